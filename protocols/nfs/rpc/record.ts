@@ -1,0 +1,176 @@
+import { XdrWriter } from '../xdr/writer.js';
+
+/** Bit 31 of a record-marking header: this fragment ends the record (RFC 5531 §11). */
+const LAST_FRAGMENT = 0x8000_0000;
+/** Largest fragment length a header can carry (31 bits). */
+export const MAX_FRAGMENT_LENGTH = 0x7fff_ffff;
+
+export type RecordErrorCode =
+  /** the fragments of one record add up to more than maxRecordSize */
+  | 'RPC_RECORD_TOO_LARGE'
+  /** one record is split into more than maxFragments fragments */
+  | 'RPC_TOO_MANY_FRAGMENTS'
+  /** push() after the decoder already failed */
+  | 'RPC_DECODER_FAILED';
+
+/** A record-marking violation. The connection cannot be resynchronised: close it. */
+export class RecordError extends Error {
+  constructor(
+    readonly code: RecordErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'RecordError';
+  }
+}
+
+export interface RecordDecoderOptions {
+  /** Largest record (sum of fragment payloads) accepted, in bytes. */
+  maxRecordSize: number;
+  /** Most fragments one record may have (default 1024); bounds per-record bookkeeping. */
+  maxFragments?: number;
+}
+
+/**
+ * Streaming decoder for ONC RPC record marking over TCP (RFC 5531 §11): turns
+ * arbitrary byte chunks into complete records, joining multi-fragment records.
+ *
+ * Contract:
+ * - {@link push} returns the records completed by this chunk, in order (often
+ *   none). A record is returned as a view of the chunk when it lies wholly
+ *   inside one fragment of one chunk, otherwise as a fresh Buffer. Either way
+ *   the caller owns it; the decoder keeps no reference to returned records.
+ * - Each fragment header is checked against `maxRecordSize` (minus what the
+ *   record already holds) the moment its 4 bytes arrive, before any payload is
+ *   buffered, so memory held by the decoder never exceeds maxRecordSize + 4.
+ * - On a violation push() throws {@link RecordError}; records completed earlier
+ *   in the same chunk are lost with it and the decoder stays failed. The byte
+ *   stream cannot be resynchronised, so the caller closes the connection.
+ */
+export class RecordDecoder {
+  private readonly maxRecordSize: number;
+  private readonly maxFragments: number;
+  private readonly header = Buffer.alloc(4);
+  private headerFill = 0;
+  private inFragment = false;
+  private fragmentLeft = 0;
+  private fragmentIsLast = false;
+  private fragments = 0;
+  private pieces: Buffer[] = [];
+  private recordBytes = 0;
+  private failed: RecordError | undefined;
+
+  constructor(options: RecordDecoderOptions) {
+    if (!Number.isInteger(options.maxRecordSize) || options.maxRecordSize < 0) {
+      throw new RangeError(`RecordDecoder: bad maxRecordSize ${options.maxRecordSize}`);
+    }
+    this.maxRecordSize = options.maxRecordSize;
+    this.maxFragments = options.maxFragments ?? 1024;
+  }
+
+  /** Payload bytes held for the record in progress. */
+  get bufferedBytes(): number {
+    return this.recordBytes;
+  }
+
+  /** True between the first byte of a record and its end: an EOF now truncates a record. */
+  get midRecord(): boolean {
+    return this.headerFill > 0 || this.inFragment || this.fragments > 0;
+  }
+
+  /** @throws RecordError (see the class contract). */
+  push(chunk: Buffer): Buffer[] {
+    if (this.failed) throw new RecordError('RPC_DECODER_FAILED', `decoder already failed: ${this.failed.message}`);
+    const out: Buffer[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      if (!this.inFragment) {
+        const take = Math.min(4 - this.headerFill, chunk.length - i);
+        chunk.copy(this.header, this.headerFill, i, i + take);
+        this.headerFill += take;
+        i += take;
+        if (this.headerFill < 4) break;
+        this.headerFill = 0;
+        this.startFragment(this.header.readUInt32BE(0));
+      }
+      const take = Math.min(this.fragmentLeft, chunk.length - i);
+      if (take > 0) {
+        this.pieces.push(chunk.subarray(i, i + take));
+        this.recordBytes += take;
+        this.fragmentLeft -= take;
+        i += take;
+      }
+      if (this.fragmentLeft > 0) break;
+      this.inFragment = false;
+      if (this.fragmentIsLast) out.push(this.takeRecord());
+    }
+    return out;
+  }
+
+  private startFragment(word: number): void {
+    const length = word & MAX_FRAGMENT_LENGTH;
+    this.fragments++;
+    if (length > this.maxRecordSize - this.recordBytes) {
+      this.fail('RPC_RECORD_TOO_LARGE', `record of at least ${this.recordBytes + length} bytes exceeds the limit of ${this.maxRecordSize}`);
+    }
+    if (this.fragments > this.maxFragments) {
+      this.fail('RPC_TOO_MANY_FRAGMENTS', `record has more than ${this.maxFragments} fragments`);
+    }
+    this.inFragment = true;
+    this.fragmentLeft = length;
+    this.fragmentIsLast = (word & LAST_FRAGMENT) !== 0;
+  }
+
+  private takeRecord(): Buffer {
+    const record = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.recordBytes);
+    this.pieces = [];
+    this.recordBytes = 0;
+    this.fragments = 0;
+    return record;
+  }
+
+  private fail(code: RecordErrorCode, message: string): never {
+    this.failed = new RecordError(code, message);
+    this.pieces = [];
+    this.recordBytes = 0;
+    throw this.failed;
+  }
+}
+
+/**
+ * A writer for one outgoing record: its first 4 bytes are a placeholder for the
+ * record mark, filled in by {@link finishRecord}. Options as for XdrWriter;
+ * `maxSize` counts the 4 header bytes.
+ */
+export function newRecordWriter(options: { initialSize?: number; maxSize?: number } = {}): XdrWriter {
+  const w = new XdrWriter({ initialSize: options.initialSize ?? 512, maxSize: options.maxSize ?? MAX_FRAGMENT_LENGTH });
+  w.reserveUint();
+  return w;
+}
+
+/**
+ * Patches the record mark of a writer from {@link newRecordWriter} (one last
+ * fragment holding everything written) and returns the framed bytes, owned by
+ * the caller.
+ */
+export function finishRecord(w: XdrWriter): Buffer {
+  const payload = w.length - 4;
+  if (payload > MAX_FRAGMENT_LENGTH) throw new RangeError(`record payload of ${payload} bytes exceeds one fragment`);
+  w.patchUint(0, (LAST_FRAGMENT | payload) >>> 0);
+  return w.finish();
+}
+
+/** Frames `payload` as one single-fragment record (copies it). */
+export function frameRecord(payload: Uint8Array): Buffer {
+  if (payload.length > MAX_FRAGMENT_LENGTH) throw new RangeError(`record payload of ${payload.length} bytes exceeds one fragment`);
+  const out = Buffer.allocUnsafe(4 + payload.length);
+  out.writeUInt32BE((LAST_FRAGMENT | payload.length) >>> 0, 0);
+  out.set(payload, 4);
+  return out;
+}
+
+/** A record-marking header word for a fragment of `length` bytes. */
+export function recordMark(length: number, last = true): number {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_FRAGMENT_LENGTH) throw new RangeError(`bad fragment length ${length}`);
+  return ((last ? LAST_FRAGMENT : 0) | length) >>> 0;
+}
