@@ -1,0 +1,6 @@
+export * from './auth.js';
+export * from './message.js';
+export * from './record.js';
+export * from './dispatcher.js';
+export * from './server.js';
+export * from './client.js';

@@ -1,0 +1,249 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { RecordDecoder } from './record.js';
+import { RpcDispatcher, silentLogger, type Peer, type RpcLogger, type RpcProgram } from './dispatcher.js';
+
+export interface RpcServerOptions {
+  /** largest request record (default 1 MiB + 64 KiB: a 1 MiB WRITE plus headers); larger closes the connection */
+  maxRecordSize?: number;
+  /** most fragments per record (default 1024) */
+  maxFragments?: number;
+  /** largest reply record (default 4 MiB + 64 KiB); a larger reply becomes SYSTEM_ERR */
+  maxReplySize?: number;
+  /** calls executing at once on one connection (default 32); beyond it reading pauses */
+  maxInFlight?: number;
+  /**
+   * bytes one connection may hold (queued and executing requests plus unsent
+   * replies, default 16 MiB); beyond it reading pauses until replies drain
+   */
+  maxBufferedBytes?: number;
+  /** concurrent connections (default 1024); further ones are dropped on accept */
+  maxConnections?: number;
+  logger?: RpcLogger;
+}
+
+export interface RpcListenOptions {
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 0: a free port, see the resolved address */
+  port?: number;
+  /**
+   * Decides once per connection whether its client is served. Refused clients
+   * stay connected but get AUTH_ERROR/TOOWEAK, except from programs registered
+   * with `acceptsRefused`. Receives the remote address (IPv4-mapped IPv6 as
+   * plain IPv4). A throw counts as a refusal and is logged.
+   */
+  allow?: (remoteAddress: string) => boolean;
+}
+
+/**
+ * ONC RPC v2 server over TCP (RFC 5531): record marking, pipelined calls
+ * answered as each completes (clients match replies by xid), flow control.
+ *
+ * Contract:
+ * - Programs are registered before or after listen(); see {@link RpcDispatcher}
+ *   for routing and the rejections sent.
+ * - A connection is closed, without affecting others, on a record-marking
+ *   violation (a record over maxRecordSize, too many fragments), on a record
+ *   that carries no usable xid or is not a CALL, and on EOF in the middle of a
+ *   record. Every other record gets exactly one reply.
+ * - Handler exceptions never escape: they become SYSTEM_ERR and are logged.
+ * - listen() rejects on bind errors; close() stops accepting, destroys open
+ *   connections (aborting their calls' signals) and resolves when the listener
+ *   has closed. Handlers still running finish, their replies are dropped.
+ */
+export class RpcServer {
+  private readonly dispatcher: RpcDispatcher;
+  private readonly options: Required<Omit<RpcServerOptions, 'logger' | 'maxReplySize'>>;
+  private readonly logger: RpcLogger;
+  private server: net.Server | undefined;
+  private readonly connections = new Set<Connection>();
+
+  constructor(options: RpcServerOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+    this.dispatcher = new RpcDispatcher({ logger: this.logger, ...(options.maxReplySize ? { maxReplySize: options.maxReplySize } : {}) });
+    this.options = {
+      maxRecordSize: options.maxRecordSize ?? 1024 * 1024 + 64 * 1024,
+      maxFragments: options.maxFragments ?? 1024,
+      maxInFlight: options.maxInFlight ?? 32,
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+      maxConnections: options.maxConnections ?? 1024,
+    };
+  }
+
+  /** @throws Error if `prog` is already registered. */
+  register(prog: number, program: RpcProgram): this {
+    this.dispatcher.register(prog, program);
+    return this;
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 resolved). */
+  async listen(options: RpcListenOptions = {}): Promise<AddressInfo> {
+    if (this.server) throw new Error('RpcServer: already listening');
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket, options.allow));
+    server.maxConnections = this.options.maxConnections;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.logger.error({ err: String(e) }, 'rpc: listener error'));
+    return server.address() as AddressInfo;
+  }
+
+  /** The bound address, once listening. */
+  address(): AddressInfo | undefined {
+    return (this.server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const c of this.connections) c.destroy('server closing');
+    await closed;
+  }
+
+  private accept(socket: net.Socket, allow: RpcListenOptions['allow']): void {
+    const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    let allowed = true;
+    if (allow) {
+      try {
+        allowed = allow(remoteAddress) === true;
+      } catch (e) {
+        allowed = false;
+        this.logger.error({ peer: remoteAddress, err: String(e) }, 'rpc: allow-list callback threw; client refused');
+      }
+    }
+    const conn = new Connection(socket, { remoteAddress, remotePort: socket.remotePort ?? 0, allowed }, this.dispatcher, this.options, this.logger, () =>
+      this.connections.delete(conn),
+    );
+    this.connections.add(conn);
+  }
+}
+
+/** One TCP connection: decodes records, runs calls concurrently, writes replies, applies backpressure. */
+class Connection {
+  private readonly decoder: RecordDecoder;
+  private readonly abort = new AbortController();
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private paused = false;
+  private ended = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly peer: Peer,
+    private readonly dispatcher: RpcDispatcher,
+    private readonly limits: { maxRecordSize: number; maxFragments: number; maxInFlight: number; maxBufferedBytes: number },
+    private readonly logger: RpcLogger,
+    private readonly onClose: () => void,
+  ) {
+    this.decoder = new RecordDecoder({ maxRecordSize: limits.maxRecordSize, maxFragments: limits.maxFragments });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.pump());
+    socket.on('error', (e) => this.logger.debug({ peer: peer.remoteAddress, err: String(e) }, 'rpc: socket error'));
+    socket.on('close', () => {
+      this.closed = true;
+      this.abort.abort();
+      this.onClose();
+    });
+  }
+
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.logger.debug({ peer: this.peer.remoteAddress, reason }, 'rpc: closing connection');
+    this.socket.destroy();
+    this.abort.abort();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let records: Buffer[];
+    try {
+      records = this.decoder.push(chunk);
+    } catch (e) {
+      this.destroy(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    for (const record of records) {
+      this.pending.push(record);
+      this.pendingBytes += record.length;
+    }
+    this.pump();
+  }
+
+  private onEnd(): void {
+    this.ended = true;
+    if (this.decoder.midRecord) this.destroy('end of stream inside a record');
+    else this.pump();
+  }
+
+  /** Starts queued calls while limits allow, then pauses or resumes reading. */
+  private pump(): void {
+    if (this.closed) return;
+    // Unsent replies above the budget hold back new calls too: a client that does
+    // not read cannot make us compute more answers for it.
+    while (this.pending.length > 0 && this.inFlight < this.limits.maxInFlight && this.socket.writableLength < this.limits.maxBufferedBytes) {
+      const record = this.pending.shift()!;
+      this.pendingBytes -= record.length;
+      this.run(record);
+    }
+    if (this.ended) {
+      if (this.inFlight === 0 && this.pending.length === 0) this.socket.end();
+      return;
+    }
+    const buffered = this.pendingBytes + this.inFlightBytes + this.socket.writableLength + this.decoder.bufferedBytes;
+    const full = this.inFlight >= this.limits.maxInFlight || buffered >= this.limits.maxBufferedBytes;
+    if (full && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!full && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private run(record: Buffer): void {
+    this.inFlight++;
+    this.inFlightBytes += record.length;
+    void this.execute(record)
+      .catch((e: unknown) => {
+        // execute() does not reject; if it ever does, lose the connection, not the process.
+        this.logger.error({ peer: this.peer.remoteAddress, err: String(e) }, 'rpc: connection failed');
+        this.destroy('internal error');
+      });
+  }
+
+  private async execute(record: Buffer): Promise<void> {
+    try {
+      const outcome = await this.dispatcher.dispatch(record, this.peer, this.abort.signal);
+      if (this.closed) return;
+      if (outcome.kind === 'close') this.destroy(outcome.reason);
+      else this.socket.write(outcome.record);
+    } finally {
+      this.inFlight--;
+      this.inFlightBytes -= record.length;
+      this.pump();
+    }
+  }
+}
+
+/** '::ffff:10.0.0.1' → '10.0.0.1', so allow-lists can be written in IPv4. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
