@@ -55,6 +55,6 @@ export function isFsError(e: unknown, code?: FsErrorCode): e is FsError {
 /** Maps an operating-system error from the data directory to a domain error where one fits. */
 export function fromSystemError(e: unknown, what: string): unknown {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return NoSpace(what);
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return NoSpace(what);
   return e;
 }

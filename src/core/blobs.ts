@@ -1,0 +1,159 @@
+import { constants, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFile, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BLOCK_SIZE, BlockHasher, HASH_SIZE } from './blocks.js';
+
+/** A body ended before the announced size, or went past it. */
+export class SizeMismatch extends Error {
+  constructor(readonly expected: number, readonly got: number) {
+    super(`body has ${got} bytes, expected ${expected}`);
+  }
+}
+
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Content blobs: one plain file per data id under blobs/<hh>/<id>. This class only moves
+ * bytes; which ids exist is decided by the data table (see Store).
+ */
+export class BlobStore {
+  readonly blobDir: string;
+  readonly tmpDir: string;
+
+  constructor(dataDir: string) {
+    this.blobDir = join(dataDir, 'blobs');
+    this.tmpDir = join(dataDir, 'tmp');
+    mkdirSync(this.blobDir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+  }
+
+  path(id: number): string {
+    return join(this.blobDir, (id & 0xff).toString(16).padStart(2, '0'), String(id));
+  }
+
+  /**
+   * Writes a stream to blob `id`, hashing each block on the way, and makes it durable
+   * (fsync) before returning. On any error the partial file is removed.
+   */
+  async writeStream(id: number, body: AsyncIterable<Buffer>, expectedSize?: number): Promise<{ size: number; hashes: Buffer }> {
+    const file = this.path(id);
+    mkdirSync(join(file, '..'), { recursive: true });
+    const fh = await open(file, 'w', 0o600);
+    const hasher = new BlockHasher();
+    try {
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      let inFlight: Promise<unknown> = Promise.resolve();
+      for await (const chunk of body) {
+        hasher.update(chunk);
+        if (expectedSize !== undefined && hasher.size > expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= WRITE_BATCH) {
+          await inFlight; // one write outstanding: receiving and hashing overlap with the disk
+          inFlight = writeAll(fh, batch);
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      await inFlight;
+      if (batch.length) await writeAll(fh, batch);
+      if (expectedSize !== undefined && hasher.size !== expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
+      await fh.sync();
+      await fh.close();
+      return { size: hasher.size, hashes: hasher.digest() };
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      this.remove(id);
+      throw e;
+    }
+  }
+
+  /** Makes blob `to` a copy of blob `from`: a copy-on-write clone where the filesystem offers one. */
+  async clone(from: number, to: number): Promise<void> {
+    const dst = this.path(to);
+    mkdirSync(join(dst, '..'), { recursive: true });
+    await copyFile(this.path(from), dst, constants.COPYFILE_FICLONE);
+  }
+
+  /** Creates an empty blob (mode 0600). */
+  async createEmpty(id: number): Promise<void> {
+    const file = this.path(id);
+    mkdirSync(join(file, '..'), { recursive: true });
+    const fh = await open(file, 'w', 0o600);
+    await fh.close();
+  }
+
+  openFile(id: number, flags: 'r' | 'r+'): Promise<FileHandle> {
+    return open(this.path(id), flags);
+  }
+
+  /** Hashes the given blocks of a blob by reading them back. */
+  async hashBlocks(id: number, size: number, blocks: readonly number[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    if (!blocks.length) return out;
+    const fh = await open(this.path(id), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(BLOCK_SIZE);
+      for (const b of blocks) {
+        const len = Math.min(BLOCK_SIZE, size - b * BLOCK_SIZE);
+        if (len <= 0) continue;
+        const { bytesRead } = await fh.read(buf, 0, len, b * BLOCK_SIZE);
+        const h = new BlockHasher();
+        h.update(buf.subarray(0, bytesRead));
+        out.set(b, h.digest().subarray(0, HASH_SIZE));
+      }
+    } finally {
+      await fh.close();
+    }
+    return out;
+  }
+
+  remove(id: number): void {
+    try {
+      unlinkSync(this.path(id));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
+  /** Start-up cleanup: deletes blob files no data row names, and everything in tmp/. Returns how many. */
+  removeOrphans(isKnown: (id: number) => boolean): number {
+    let removed = 0;
+    for (const sub of readdirSync(this.blobDir)) {
+      const dir = join(this.blobDir, sub);
+      for (const name of readdirSync(dir)) {
+        const id = Number(name);
+        if (!Number.isSafeInteger(id) || !isKnown(id)) {
+          rmSync(join(dir, name), { force: true, recursive: true });
+          removed++;
+        }
+      }
+    }
+    for (const name of readdirSync(this.tmpDir)) {
+      rmSync(join(this.tmpDir, name), { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+}
+
+async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  let pending = chunks;
+  while (pending.length) {
+    const { bytesWritten } = await fh.writev(pending);
+    pending = dropBytes(pending, bytesWritten);
+  }
+}
+
+function dropBytes(chunks: Buffer[], n: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const c of chunks) {
+    if (n >= c.length) n -= c.length;
+    else {
+      rest.push(n ? c.subarray(n) : c);
+      n = 0;
+    }
+  }
+  return rest;
+}

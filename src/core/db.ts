@@ -1,0 +1,34 @@
+import Database from 'better-sqlite3';
+import initial from './schema/001_initial.js';
+
+export type Db = Database.Database;
+
+/** Numbered schema steps; entry i brings the database from user_version i to i + 1. */
+const MIGRATIONS: readonly string[] = [initial];
+
+/**
+ * Opens (creating if needed) the instance database in WAL mode and brings its schema up
+ * to date, each step in its own transaction. synchronous=NORMAL: a commit survives a
+ * process crash; after power loss the newest commits may roll back but the database
+ * stays consistent (blobs are fsynced before the commit that references them).
+ */
+export function openDatabase(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = OFF');
+  let version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    db.close();
+    throw new Error(`${file}: schema version ${version} is newer than this marble (${MIGRATIONS.length}); upgrade marble`);
+  }
+  for (; version < MIGRATIONS.length; version++) {
+    const step = MIGRATIONS[version]!;
+    db.transaction(() => {
+      db.exec(step);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+  return db;
+}

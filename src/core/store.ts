@@ -1,0 +1,528 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { BlobStore } from './blobs.js';
+import { blockCount, blocksToRanges, packBlockHashes, type Range } from './blocks.js';
+import { openDatabase, type Db } from './db.js';
+import { makeId } from './ids.js';
+import { currentPlace, newInstanceId, readMarker, samePlace, writeMarker } from './identity.js';
+import {
+  NS_PER_S,
+  type Change,
+  type DataRow,
+  type Head,
+  type LocalChange,
+  type NodeMeta,
+  type RetainedVersion,
+} from './model.js';
+
+export interface StoreOptions {
+  /** Name for a new instance (default: the host name). Ignored for an existing one. */
+  readonly name?: string;
+  /** Called once when the data directory was found copied or moved and took a new id. */
+  readonly onNewIdentity?: (oldId: string, newId: string) => void;
+}
+
+export interface StoreStats {
+  readonly blobs: number;
+  readonly blobBytes: number;
+  readonly changes: number;
+}
+
+type Row = Record<string, unknown>;
+
+const DEFAULT_HISTORY_KEEP = 10;
+
+/**
+ * The store: SQLite state and content blobs of one instance (DESIGN §2–3). Every mutation
+ * is one transaction; blobs are durable before the transaction that references them
+ * commits, and a blob is deleted only after no head, missing, retained version or reader
+ * uses it. Single writer: all methods are synchronous over one connection.
+ */
+export class Store {
+  readonly blobs: BlobStore;
+  private readonly db: Db;
+  private readonly stmts: ReturnType<typeof prepare>;
+  private lastHlc = 0;
+  private historyKeep: number;
+  private readonly holds = new Map<number, number>();
+  /** Data ids whose rows are gone but a reader still holds the blob. */
+  private readonly unlinkWhenReleased = new Set<number>();
+  private listeners: Array<(heads: readonly Head[]) => void> = [];
+  /** Nodes with more than one head (a split); empty on a lone instance. */
+  private readonly splitNodes = new Set<string>();
+  /** Blobs freed inside an open atomically(); unlinked only once it commits. */
+  private pendingFree: number[] | null = null;
+  instanceId = '';
+  instanceName = '';
+
+  private constructor(readonly dataDir: string, opts: StoreOptions) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = openDatabase(join(dataDir, 'marble.db'));
+    this.stmts = prepare(this.db);
+    this.blobs = new BlobStore(dataDir);
+    this.establishIdentity(opts);
+    this.lastHlc = Number(this.getConfig('hlc') ?? 0);
+    this.historyKeep = Number(this.getConfig('history_keep') ?? DEFAULT_HISTORY_KEEP);
+    for (const r of this.stmts.splitNodes.all() as Array<{ node_id: string }>) this.splitNodes.add(r.node_id);
+  }
+
+  static open(dataDir: string, opts: StoreOptions = {}): Store {
+    const store = new Store(dataDir, opts);
+    store.removeLeftovers();
+    return store;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- identity ---------------------------------------------------------------------
+
+  private establishIdentity(opts: StoreOptions): void {
+    const place = currentPlace(this.dataDir);
+    const existing = this.getConfig('instance_id');
+    if (!existing) {
+      const id = newInstanceId();
+      this.adoptIdentity(id, opts.name ?? hostname());
+    } else {
+      const marker = readMarker(this.dataDir);
+      const name = this.getConfig('instance_name') ?? hostname();
+      if (marker && marker.instanceId === existing && samePlace(marker, place)) {
+        this.instanceId = existing;
+        this.instanceName = name;
+      } else {
+        const id = newInstanceId();
+        this.adoptIdentity(id, `${name.replace(/-[0-9a-f]{4}$/, '')}-${id.slice(0, 4)}`);
+        opts.onNewIdentity?.(existing, id);
+      }
+    }
+    writeMarker(this.dataDir, { instanceId: this.instanceId, ...place });
+  }
+
+  /** A new instance id: change and node counters restart, so each origin's changes stay a gap-free prefix. */
+  private adoptIdentity(id: string, name: string): void {
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.setConfig('instance_id', id);
+      this.setConfig('instance_name', name);
+      this.stmts.upsertCounter.run('node', 0);
+      this.stmts.upsertCounter.run('change', 0);
+      this.stmts.upsertInstance.run(id, name, now, now);
+    })();
+    this.instanceId = id;
+    this.instanceName = name;
+  }
+
+  instanceNameOf(id: string): string {
+    return (this.stmts.instanceName.get(id) as { name: string } | undefined)?.name ?? id.slice(0, 8);
+  }
+
+  // ---- config -------------------------------------------------------------------------
+
+  getConfig(key: string): string | undefined {
+    return (this.stmts.getConfig.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setConfig(key: string, value: string): void {
+    this.stmts.setConfig.run(key, value);
+    if (key === 'history_keep') this.historyKeep = Number(value);
+  }
+
+  get historyRetention(): number {
+    return this.historyKeep;
+  }
+
+  // ---- reads --------------------------------------------------------------------------
+
+  headsOf(nodeId: string): Head[] {
+    return (this.stmts.headsOf.all(nodeId) as Row[]).map(toHead);
+  }
+
+  headsNamed(parentDir: string, name: string): Head[] {
+    return (this.stmts.headsNamed.all(parentDir, name) as Row[]).map(toHead);
+  }
+
+  /** Live heads in a folder, ordered by name, starting after `afterName`. */
+  headsInDir(parentDir: string, afterName: string, limit: number): Head[] {
+    return (this.stmts.headsInDir.all(parentDir, afterName, limit) as Row[]).map(toHead);
+  }
+
+  /** Heads in a folder including tombstones (for history), ordered by name. */
+  allHeadsInDir(parentDir: string, afterName: string, limit: number): Head[] {
+    return (this.stmts.allHeadsInDir.all(parentDir, afterName, limit) as Row[]).map(toHead);
+  }
+
+  isSplit(nodeId: string): boolean {
+    return this.splitNodes.has(nodeId);
+  }
+
+  splitNodeIds(): ReadonlySet<string> {
+    return this.splitNodes;
+  }
+
+  /** When the folder's children last changed here (ms), or 0. */
+  dirTime(dirId: string): number {
+    return (this.stmts.dirTime.get(dirId) as { hlc: number } | undefined)?.hlc ?? 0;
+  }
+
+  hasLiveChildren(dirId: string): boolean {
+    return this.stmts.anyLiveChild.get(dirId) !== undefined;
+  }
+
+  change(id: string): Change | undefined {
+    const row = this.stmts.change.get(id) as Row | undefined;
+    return row && toChange(row);
+  }
+
+  /** Content changes (create, write) of a node, oldest first. */
+  contentChangesOf(nodeId: string): Change[] {
+    return (this.stmts.contentChanges.all(nodeId) as Row[]).map(toChange);
+  }
+
+  retainedOf(nodeId: string): RetainedVersion[] {
+    return (this.stmts.retainedOf.all(nodeId) as Row[]).map((r) => ({
+      nodeId: r.node_id as string,
+      changeId: r.change_id as string,
+      dataId: r.data_id as number,
+      hlc: r.hlc as number,
+    }));
+  }
+
+  data(id: number): DataRow | undefined {
+    const r = this.stmts.data.get(id) as Row | undefined;
+    return r && { id: r.id as number, changeId: r.change_id as string, refs: r.refs as number, size: r.size as number, hashes: r.hashes as Buffer };
+  }
+
+  stats(): StoreStats {
+    const r = this.stmts.stats.get() as { blobs: number; bytes: number | null };
+    const c = this.stmts.changeCount.get() as { n: number };
+    return { blobs: r.blobs, blobBytes: r.bytes ?? 0, changes: c.n };
+  }
+
+  // ---- read holds ---------------------------------------------------------------------
+
+  /** Pins a blob while a reader has it open. Call in the same tick as the lookup that found it. */
+  hold(dataId: number): void {
+    this.holds.set(dataId, (this.holds.get(dataId) ?? 0) + 1);
+  }
+
+  release(dataId: number): void {
+    const n = (this.holds.get(dataId) ?? 0) - 1;
+    if (n > 0) {
+      this.holds.set(dataId, n);
+      return;
+    }
+    this.holds.delete(dataId);
+    if (this.unlinkWhenReleased.delete(dataId)) this.blobs.remove(dataId);
+  }
+
+  // ---- local changes ------------------------------------------------------------------
+
+  /** A data id for a blob about to be written; committed on its own so it is never reused. */
+  allocateDataId(): number {
+    return this.nextCounter('data');
+  }
+
+  newNodeId(): string {
+    return makeId(this.instanceId, this.nextCounter('node'));
+  }
+
+  /**
+   * Commits local modifications as changes, all in one transaction, and returns the new
+   * heads in order. Blobs named by new content must already be durable.
+   */
+  commit(changes: readonly LocalChange[]): Head[] {
+    const heads = this.atomically((freed) => changes.map((c) => this.commitOne(c, freed)));
+    for (const l of this.listeners) l(heads);
+    return heads;
+  }
+
+  /**
+   * Runs `fn` as one transaction (a savepoint when nested). Blobs it frees are deleted
+   * only after the outermost transaction commits, so a rollback never loses content.
+   */
+  atomically<T>(fn: (freed: number[]) => T): T {
+    if (this.pendingFree) return this.db.transaction(() => fn(this.pendingFree!))();
+    const freed: number[] = [];
+    this.pendingFree = freed;
+    try {
+      const out = this.db.transaction(() => fn(freed))();
+      this.unlinkFreed(freed);
+      return out;
+    } finally {
+      this.pendingFree = null;
+    }
+  }
+
+  onCommit(listener: (heads: readonly Head[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private commitOne(local: LocalChange, freed: number[]): Head {
+    const counter = this.nextCounter('change');
+    const hlc = this.nextHlc();
+    const id = makeId(this.instanceId, counter);
+    let nodeId: string;
+    let parentId: string | null = null;
+    let meta: NodeMeta;
+    let ranges: Range[] = [];
+    let blockHashes: Buffer | null = null;
+    let dataId: number | null = null;
+    let newContent = false;
+    switch (local.kind) {
+      case 'create': {
+        nodeId = local.nodeId ?? this.newNodeId();
+        meta = local.meta;
+        const content = local.content;
+        if (content && 'shareDataId' in content) {
+          dataId = content.shareDataId;
+          const data = this.data(dataId);
+          if (!data) throw new Error(`data ${dataId} vanished before a copy committed`);
+          const all = [...Array(blockCount(data.size)).keys()];
+          ranges = blocksToRanges(all, data.size);
+          blockHashes = packBlockHashes(all, data.hashes);
+          newContent = true;
+        } else if (content) {
+          this.insertData(content.dataId, id, content.size, content.hashes);
+          dataId = content.dataId;
+          ranges = blocksToRanges(content.touched, content.size);
+          blockHashes = packBlockHashes(content.touched, content.hashes);
+          newContent = true;
+        }
+        break;
+      }
+      case 'write':
+        nodeId = local.head.nodeId;
+        parentId = local.head.changeId;
+        meta = local.meta;
+        this.insertData(local.content.dataId, id, local.content.size, local.content.hashes);
+        dataId = local.content.dataId;
+        ranges = blocksToRanges(local.content.touched, local.content.size);
+        blockHashes = packBlockHashes(local.content.touched, local.content.hashes);
+        newContent = true;
+        break;
+      case 'meta':
+        nodeId = local.head.nodeId;
+        parentId = local.head.changeId;
+        meta = local.meta;
+        dataId = local.head.dataId;
+        break;
+      case 'delete':
+        nodeId = local.head.nodeId;
+        parentId = local.head.changeId;
+        meta = local.head;
+        break;
+    }
+    const change: Change = { id, origin: this.instanceId, counter, nodeId, parentId, kind: local.kind, meta, ranges, blockHashes, hlc };
+    this.insertChange(change);
+    return this.applyChange(change, dataId, newContent, freed);
+  }
+
+  /** Moves the node's head from the change's parent to the change (DESIGN §3 "define change"). */
+  private applyChange(c: Change, dataId: number | null, newContent: boolean, freed: number[]): Head {
+    const s = this.stmts;
+    const parent = c.parentId ? (s.headByChange.get(c.nodeId, c.parentId) as Row | undefined) : undefined;
+    const birthHlc = parent ? (parent.birth_hlc as number) : c.hlc;
+    if (parent) {
+      s.deleteHead.run(c.nodeId, c.parentId);
+      if (parent.data_id !== null) this.unref(parent.data_id as number, freed);
+      if (parent.parent_dir !== c.meta.parentDir) s.touchDir.run(parent.parent_dir, c.hlc);
+    }
+    s.touchDir.run(c.meta.parentDir, c.hlc);
+    const deleted = c.kind === 'delete';
+    if (deleted) dataId = null;
+    const m = c.meta;
+    const [sec, nsec] = splitNs(m.mtimeNs);
+    s.insertHead.run(c.nodeId, c.id, c.origin, m.name, m.parentDir, m.isDir ? 1 : 0, deleted ? 1 : 0, dataId, m.mode, sec, nsec, m.size, c.hlc, birthHlc);
+    if (dataId !== null) this.ref(dataId);
+    if (newContent && dataId !== null) this.retain(c.nodeId, c.id, dataId, c.hlc, freed);
+    if ((s.headCount.get(c.nodeId) as { n: number }).n > 1) this.splitNodes.add(c.nodeId);
+    else this.splitNodes.delete(c.nodeId);
+    return toHead(s.headByChange.get(c.nodeId, c.id) as Row);
+  }
+
+  private retain(nodeId: string, changeId: string, dataId: number, hlc: number, freed: number[]): void {
+    if (this.historyKeep <= 0) return;
+    this.stmts.insertRetained.run(nodeId, changeId, dataId, hlc);
+    this.ref(dataId);
+    for (const old of this.stmts.retainedBeyond.all(nodeId, this.historyKeep) as Row[]) {
+      this.stmts.deleteRetained.run(nodeId, old.change_id);
+      this.unref(old.data_id as number, freed);
+    }
+  }
+
+  private insertChange(c: Change): void {
+    const m = c.meta;
+    const [sec, nsec] = splitNs(m.mtimeNs);
+    this.stmts.insertChange.run(
+      c.id, c.origin, c.counter, c.nodeId, c.parentId, c.kind, m.name, m.parentDir, m.isDir ? 1 : 0, m.mode, sec, nsec, m.size,
+      c.ranges.length ? JSON.stringify(c.ranges.map((r) => [r.offset, r.length])) : null, c.blockHashes, c.hlc,
+    );
+  }
+
+  private insertData(id: number, changeId: string, size: number, hashes: Buffer): void {
+    this.stmts.insertData.run(id, changeId, size, hashes);
+  }
+
+  private ref(dataId: number): void {
+    this.stmts.addRef.run(1, dataId);
+  }
+
+  private unref(dataId: number, freed: number[]): void {
+    const r = this.stmts.addRef.get(-1, dataId) as { refs: number } | undefined;
+    if (r && r.refs <= 0) {
+      this.stmts.deleteData.run(dataId);
+      freed.push(dataId);
+    }
+  }
+
+  private unlinkFreed(freed: readonly number[]): void {
+    for (const id of freed) {
+      if (this.holds.has(id)) this.unlinkWhenReleased.add(id);
+      else this.blobs.remove(id);
+    }
+  }
+
+  /** Forgets a blob written for a change that was never committed. */
+  discardBlob(dataId: number): void {
+    if (!this.data(dataId)) this.blobs.remove(dataId);
+  }
+
+  // ---- properties -----------------------------------------------------------------------
+
+  props(nodeId: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.stmts.props.all(nodeId) as Row[]) out.set(r.name as string, r.value as string);
+    return out;
+  }
+
+  patchProps(nodeId: string, set: ReadonlyMap<string, string>, remove: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const name of remove) this.stmts.deleteProp.run(nodeId, name);
+      for (const [name, value] of set) this.stmts.setProp.run(nodeId, name, value);
+    })();
+  }
+
+  copyProps(fromNode: string, toNode: string): void {
+    this.stmts.copyProps.run(toNode, fromNode);
+  }
+
+  // ---- counters -------------------------------------------------------------------------
+
+  private nextCounter(name: string): number {
+    const r = this.stmts.bumpCounter.get(name) as { value: number } | undefined;
+    if (r) return r.value;
+    this.stmts.upsertCounter.run(name, 1);
+    return 1;
+  }
+
+  /** Hybrid logical clock: wall time, but never behind the last value issued or seen. */
+  private nextHlc(): number {
+    this.lastHlc = Math.max(Date.now(), this.lastHlc + 1);
+    this.stmts.setConfig.run('hlc', String(this.lastHlc));
+    return this.lastHlc;
+  }
+
+  private removeLeftovers(): void {
+    const known = new Set((this.stmts.allDataIds.all() as Array<{ id: number }>).map((r) => r.id));
+    this.blobs.removeOrphans((id) => known.has(id));
+  }
+}
+
+function prepare(db: Db) {
+  const headCols = 'node_id, change_id, origin, name, parent_dir, is_dir, deleted, data_id, writable, mode, mtime_s, mtime_ns, size, hlc, birth_hlc';
+  return {
+    getConfig: db.prepare('SELECT value FROM config WHERE key = ?'),
+    setConfig: db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    bumpCounter: db.prepare('UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value'),
+    upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    upsertInstance: db.prepare(
+      'INSERT INTO instances (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen',
+    ),
+    instanceName: db.prepare('SELECT name FROM instances WHERE id = ?'),
+    headsOf: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ?`),
+    headByChange: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ? AND change_id = ?`),
+    headsNamed: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND name = ? ORDER BY deleted, hlc DESC`),
+    headsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND deleted = 0 AND name > ? ORDER BY name LIMIT ?`),
+    allHeadsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND name > ? ORDER BY name, deleted, hlc DESC LIMIT ?`),
+    anyLiveChild: db.prepare('SELECT 1 FROM heads WHERE parent_dir = ? AND deleted = 0 LIMIT 1'),
+    deleteHead: db.prepare('DELETE FROM heads WHERE node_id = ? AND change_id = ?'),
+    insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`),
+    change: db.prepare('SELECT * FROM changes WHERE id = ?'),
+    contentChanges: db.prepare("SELECT * FROM changes WHERE node_id = ? AND kind IN ('create', 'write') ORDER BY hlc, id"),
+    insertChange: db.prepare(
+      'INSERT INTO changes (id, origin, counter, node_id, parent_id, kind, name, parent_dir, is_dir, mode, mtime_s, mtime_ns, size, ranges, block_hashes, hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    changeCount: db.prepare('SELECT count(*) AS n FROM changes'),
+    data: db.prepare('SELECT * FROM data WHERE id = ?'),
+    allDataIds: db.prepare('SELECT id FROM data'),
+    insertData: db.prepare('INSERT INTO data (id, change_id, refs, size, hashes) VALUES (?, ?, 0, ?, ?)'),
+    addRef: db.prepare('UPDATE data SET refs = refs + ? WHERE id = ? RETURNING refs'),
+    deleteData: db.prepare('DELETE FROM data WHERE id = ?'),
+    stats: db.prepare('SELECT count(*) AS blobs, sum(size) AS bytes FROM data'),
+    insertRetained: db.prepare('INSERT OR IGNORE INTO retained (node_id, change_id, data_id, hlc) VALUES (?, ?, ?, ?)'),
+    retainedOf: db.prepare('SELECT * FROM retained WHERE node_id = ? ORDER BY hlc'),
+    retainedBeyond: db.prepare('SELECT change_id, data_id FROM retained WHERE node_id = ? ORDER BY hlc DESC LIMIT -1 OFFSET ?'),
+    deleteRetained: db.prepare('DELETE FROM retained WHERE node_id = ? AND change_id = ?'),
+    props: db.prepare('SELECT name, value FROM props WHERE node_id = ? ORDER BY name'),
+    setProp: db.prepare('INSERT INTO props (node_id, name, value) VALUES (?, ?, ?) ON CONFLICT (node_id, name) DO UPDATE SET value = excluded.value'),
+    deleteProp: db.prepare('DELETE FROM props WHERE node_id = ? AND name = ?'),
+    splitNodes: db.prepare('SELECT node_id FROM heads GROUP BY node_id HAVING count(*) > 1'),
+    headCount: db.prepare('SELECT count(*) AS n FROM heads WHERE node_id = ?'),
+    dirTime: db.prepare('SELECT hlc FROM dir_times WHERE node_id = ?'),
+    touchDir: db.prepare('INSERT INTO dir_times (node_id, hlc) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET hlc = max(hlc, excluded.hlc)'),
+    copyProps: db.prepare('INSERT OR REPLACE INTO props (node_id, name, value) SELECT ?, name, value FROM props WHERE node_id = ?'),
+  };
+}
+
+function splitNs(ns: bigint): [number, number] {
+  const sec = ns / NS_PER_S;
+  return [Number(sec), Number(ns - sec * NS_PER_S)];
+}
+
+function joinNs(sec: unknown, nsec: unknown): bigint {
+  return BigInt(sec as number) * NS_PER_S + BigInt(nsec as number);
+}
+
+function toHead(r: Row): Head {
+  return {
+    nodeId: r.node_id as string,
+    changeId: r.change_id as string,
+    origin: r.origin as string,
+    name: r.name as string,
+    parentDir: r.parent_dir as string,
+    isDir: r.is_dir === 1,
+    deleted: r.deleted === 1,
+    dataId: r.data_id as number | null,
+    writable: r.writable === 1,
+    mode: r.mode as number,
+    mtimeNs: joinNs(r.mtime_s, r.mtime_ns),
+    size: r.size as number,
+    hlc: r.hlc as number,
+    birthHlc: r.birth_hlc as number,
+  };
+}
+
+function toChange(r: Row): Change {
+  const ranges = r.ranges ? (JSON.parse(r.ranges as string) as Array<[number, number]>).map(([offset, length]) => ({ offset, length })) : [];
+  return {
+    id: r.id as string,
+    origin: r.origin as string,
+    counter: r.counter as number,
+    nodeId: r.node_id as string,
+    parentId: r.parent_id as string | null,
+    kind: r.kind as Change['kind'],
+    meta: {
+      name: r.name as string,
+      parentDir: r.parent_dir as string,
+      isDir: r.is_dir === 1,
+      mode: r.mode as number,
+      mtimeNs: joinNs(r.mtime_s, r.mtime_ns),
+      size: r.size as number,
+    },
+    ranges,
+    blockHashes: r.block_hashes as Buffer | null,
+    hlc: r.hlc as number,
+  };
+}

@@ -1,0 +1,234 @@
+import type { Change, Head } from '../core/model.js';
+import { NS_PER_MS } from '../core/model.js';
+import { ROOT_NODE } from '../core/ids.js';
+import type { Store } from '../core/store.js';
+import { NotDir, NotFound } from './errors.js';
+import { HISTORY_DIR, SPLITS_DIR } from './paths.js';
+import type { Entry } from './types.js';
+import { versionName } from './version-names.js';
+
+/**
+ * What a path names. The main tree and each split tree are the same heads seen with a
+ * different preferred instance; history is every node, deleted ones too, with one
+ * read-only entry per content version.
+ */
+export type Target =
+  | { readonly kind: 'dir'; readonly dirId: string; readonly head: Head | null; readonly tree: TreeKind }
+  | { readonly kind: 'file'; readonly head: Head; readonly tree: TreeKind }
+  | { readonly kind: 'splits' }
+  | { readonly kind: 'history-dir'; readonly dirId: string; readonly head: Head | null }
+  | { readonly kind: 'history-file'; readonly head: Head }
+  | { readonly kind: 'version'; readonly head: Head; readonly change: Change; readonly dataId: number | null };
+
+/** main: this instance's view, writable. split: one instance's heads, read-only. */
+export type TreeKind = { readonly kind: 'main' } | { readonly kind: 'split'; readonly instanceId: string };
+
+export const MAIN: TreeKind = { kind: 'main' };
+
+export class Tree {
+  private readonly instanceShort: string;
+  private readonly startNs = BigInt(Date.now()) * NS_PER_MS;
+
+  constructor(private readonly store: Store) {
+    this.instanceShort = store.instanceId.slice(0, 8);
+  }
+
+  /** Resolves validated path segments. Throws NotFound / NotDir. */
+  resolve(parts: readonly string[]): Target {
+    if (parts[0] === HISTORY_DIR) return this.resolveHistory(parts.slice(1), parts);
+    if (parts[0] === SPLITS_DIR) {
+      if (parts.length === 1) return { kind: 'splits' };
+      const instanceId = this.splitInstanceNamed(parts[1]!);
+      if (!instanceId) throw NotFound('/' + parts.join('/'));
+      return this.walk({ kind: 'split', instanceId }, parts.slice(2), parts);
+    }
+    return this.walk(MAIN, parts, parts);
+  }
+
+  private walk(tree: TreeKind, rel: readonly string[], full: readonly string[]): Target {
+    let dirId = ROOT_NODE;
+    let head: Head | null = null;
+    for (let i = 0; i < rel.length; i++) {
+      if (head && !head.isDir) throw NotDir('/' + full.join('/'));
+      const next = this.child(tree, dirId, rel[i]!);
+      if (!next) throw NotFound('/' + full.join('/'));
+      head = next;
+      dirId = next.nodeId;
+    }
+    if (head && !head.isDir) return { kind: 'file', head, tree };
+    return { kind: 'dir', dirId, head, tree };
+  }
+
+  /** The live child named `name` in a folder, as the given tree shows it. */
+  child(tree: TreeKind, dirId: string, name: string): Head | undefined {
+    const candidates = this.store.headsNamed(dirId, name).filter((h) => !h.deleted && this.isShown(tree, h));
+    return candidates.length <= 1 ? candidates[0] : this.choose(tree, candidates);
+  }
+
+  /** Live children of a folder, one per name, ordered by name; paginated by name. */
+  children(tree: TreeKind, dirId: string, afterName: string, limit: number): { heads: Head[]; lastName: string | null } {
+    const rows = this.store.headsInDir(dirId, afterName, limit);
+    const heads: Head[] = [];
+    for (let i = 0; i < rows.length; ) {
+      let j = i + 1;
+      while (j < rows.length && rows[j]!.name === rows[i]!.name) j++;
+      const same = rows.slice(i, j).filter((h) => this.isShown(tree, h));
+      const pick = same.length <= 1 ? same[0] : this.choose(tree, same);
+      if (pick) heads.push(pick);
+      i = j;
+    }
+    const lastName = rows.length === limit ? rows[rows.length - 1]!.name : null;
+    return { heads, lastName };
+  }
+
+  /** A node with several heads is shown only where its chosen head is. */
+  private isShown(tree: TreeKind, h: Head): boolean {
+    if (!this.store.isSplit(h.nodeId)) return true;
+    return this.choose(tree, this.store.headsOf(h.nodeId))?.changeId === h.changeId;
+  }
+
+  /**
+   * Deterministic ranking, the same on every instance: live before deleted, the preferred
+   * instance's own head first, then newest by hybrid logical clock, ties by instance id.
+   */
+  choose(tree: TreeKind, heads: readonly Head[]): Head | undefined {
+    const prefer = tree.kind === 'main' ? this.store.instanceId : tree.instanceId;
+    return [...heads].sort(
+      (a, b) =>
+        Number(a.deleted) - Number(b.deleted) ||
+        Number(b.origin === prefer) - Number(a.origin === prefer) ||
+        b.hlc - a.hlc ||
+        (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0),
+    )[0];
+  }
+
+  /** Instances that have a head in some split, by the name shown under /.splits/. */
+  splitInstances(): Map<string, string> {
+    const origins = new Set<string>();
+    for (const nodeId of this.store.splitNodeIds()) for (const h of this.store.headsOf(nodeId)) origins.add(h.origin);
+    const byName = new Map<string, string>();
+    const names = [...origins].map((id) => ({ id, name: this.store.instanceNameOf(id) }));
+    for (const { id, name } of names) {
+      const clash = names.some((o) => o.id !== id && o.name === name);
+      byName.set(clash ? `${name}-${id.slice(0, 6)}` : name, id);
+    }
+    return byName;
+  }
+
+  private splitInstanceNamed(name: string): string | undefined {
+    return this.splitInstances().get(name);
+  }
+
+  // ---- history ----------------------------------------------------------------------
+
+  private resolveHistory(rel: readonly string[], full: readonly string[]): Target {
+    let dirId = ROOT_NODE;
+    let head: Head | null = null;
+    for (let i = 0; i < rel.length; i++) {
+      const seg = rel[i]!;
+      if (head && !head.isDir) {
+        if (i !== rel.length - 1) throw NotDir('/' + full.join('/'));
+        const version = this.versions(head).find((v) => v.name === seg);
+        if (!version) throw NotFound('/' + full.join('/'));
+        return { kind: 'version', head, change: version.change, dataId: version.dataId };
+      }
+      const next = this.historyChild(dirId, seg);
+      if (!next) throw NotFound('/' + full.join('/'));
+      head = next;
+      dirId = next.nodeId;
+    }
+    if (head && !head.isDir) return { kind: 'history-file', head };
+    return { kind: 'history-dir', dirId, head };
+  }
+
+  /** A child by name in history: the live one if any, else the most recently deleted. */
+  private historyChild(dirId: string, name: string): Head | undefined {
+    const all = this.store.headsNamed(dirId, name);
+    return this.choose(MAIN, all);
+  }
+
+  historyChildren(dirId: string, afterName: string, limit: number): { heads: Head[]; lastName: string | null } {
+    const rows = this.store.allHeadsInDir(dirId, afterName, limit);
+    const heads: Head[] = [];
+    for (let i = 0; i < rows.length; ) {
+      let j = i + 1;
+      while (j < rows.length && rows[j]!.name === rows[i]!.name) j++;
+      heads.push(this.choose(MAIN, rows.slice(i, j))!);
+      i = j;
+    }
+    return { heads, lastName: rows.length === limit ? rows[rows.length - 1]!.name : null };
+  }
+
+  /** Content versions of a file, oldest first, with the blob still holding each (or null). */
+  versions(head: Head): Array<{ name: string; change: Change; dataId: number | null }> {
+    const kept = new Map(this.store.retainedOf(head.nodeId).map((r) => [r.changeId, r.dataId]));
+    const changes = this.store.contentChangesOf(head.nodeId);
+    const latest = changes[changes.length - 1];
+    return changes.map((change) => ({
+      name: versionName(change, this.store.instanceNameOf(change.origin)),
+      change,
+      dataId: kept.get(change.id) ?? (change === latest && !head.deleted ? head.dataId : null),
+    }));
+  }
+
+  // ---- entries --------------------------------------------------------------------------
+
+  rootEntry(key: string, name: string, readOnly: boolean): Entry {
+    const t = BigInt(Math.max(this.store.dirTime(ROOT_NODE), 0)) * NS_PER_MS || this.startNs;
+    return dirEntry(key, name, t, t, this.startNs, `${key}.${t}`, readOnly);
+  }
+
+  headEntry(h: Head, tree: TreeKind): Entry {
+    const readOnly = tree.kind !== 'main';
+    const key = tree.kind === 'main' ? h.nodeId : `s:${tree.instanceId}:${h.nodeId}`;
+    return this.entryOf(h, key, h.name, readOnly);
+  }
+
+  historyEntry(h: Head): Entry {
+    const e = this.entryOf(h, `h:${h.nodeId}`, h.name, true);
+    return e.isDir ? e : { ...e, isDir: true, size: 0, contentTag: e.versionTag };
+  }
+
+  versionEntry(v: { name: string; change: Change; dataId: number | null }): Entry {
+    const m = v.change.meta;
+    return {
+      key: `v:${v.change.id}`,
+      name: v.name,
+      isDir: false,
+      size: m.size,
+      mode: m.mode & ~0o222,
+      mtimeNs: m.mtimeNs,
+      ctimeNs: BigInt(v.change.hlc) * NS_PER_MS,
+      birthNs: BigInt(v.change.hlc) * NS_PER_MS,
+      contentTag: `v.${v.change.id}`,
+      versionTag: `v.${v.change.id}`,
+      readOnly: true,
+    };
+  }
+
+  private entryOf(h: Head, key: string, name: string, readOnly: boolean): Entry {
+    const ctimeNs = BigInt(h.hlc) * NS_PER_MS;
+    if (h.isDir) {
+      const touched = BigInt(this.store.dirTime(h.nodeId)) * NS_PER_MS;
+      const mtime = touched > h.mtimeNs ? touched : h.mtimeNs;
+      return dirEntry(key, name, mtime, ctimeNs > touched ? ctimeNs : touched, BigInt(h.birthHlc) * NS_PER_MS, `${h.changeId}.${touched}`, readOnly, h.mode);
+    }
+    return {
+      key,
+      name,
+      isDir: false,
+      size: h.size,
+      mode: h.mode,
+      mtimeNs: h.mtimeNs,
+      ctimeNs,
+      birthNs: BigInt(h.birthHlc) * NS_PER_MS,
+      contentTag: `${this.instanceShort}.${h.dataId}`,
+      versionTag: h.changeId,
+      readOnly,
+    };
+  }
+}
+
+function dirEntry(key: string, name: string, mtimeNs: bigint, ctimeNs: bigint, birthNs: bigint, tag: string, readOnly: boolean, mode = 0o755): Entry {
+  return { key, name, isDir: true, size: 0, mode, mtimeNs, ctimeNs, birthNs, contentTag: tag, versionTag: tag, readOnly };
+}

@@ -1,0 +1,463 @@
+import { statfs } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { blockCount, changedBlocks } from '../core/blocks.js';
+import { ROOT_NODE } from '../core/ids.js';
+import type { Head, LocalChange, NodeMeta } from '../core/model.js';
+import { nowNs } from '../core/model.js';
+import type { Store } from '../core/store.js';
+import { SizeMismatch } from '../core/blobs.js';
+import {
+  Conflict,
+  Exists,
+  FsError,
+  fromSystemError,
+  Gone,
+  InvalidMove,
+  InvalidName,
+  IsDir,
+  NotDir,
+  NotEmpty,
+  NotFound,
+  ReadOnly,
+} from './errors.js';
+import { checkName, RESERVED_ROOT_NAMES, splitPath } from './paths.js';
+import { MAIN, Tree, type Target } from './tree.js';
+import type { CopyOptions, Entry, FileSystemView, ListPage, MoveOptions, ReadHandle, SpaceInfo, WriteFileOptions, WriteSession } from './types.js';
+import { FileWriteSession, type SessionHost } from './write-session.js';
+
+export interface ViewOptions {
+  /** A write session with no writes for this long commits what it has (NFS has no close). */
+  readonly idleCommitMs?: number;
+}
+
+const DEFAULT_PAGE = 1000;
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
+const READ_HIGH_WATER = 1024 * 1024;
+
+/** The filesystem view over the store (DESIGN §4): what WebDAV, NFS and FUSE call. */
+export class MarbleView implements FileSystemView, SessionHost {
+  readonly tree: Tree;
+  private readonly sessions = new Map<string, FileWriteSession>();
+  private readonly idleMs: number;
+
+  constructor(readonly store: Store, opts: ViewOptions = {}) {
+    this.tree = new Tree(store);
+    this.idleMs = opts.idleCommitMs ?? 1000;
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  async stat(path: string): Promise<Entry> {
+    return this.entryFor(this.resolve(path), path);
+  }
+
+  async list(path: string, opts: { cursor?: string | null; limit?: number } = {}): Promise<ListPage> {
+    const target = this.resolve(path);
+    const after = opts.cursor ?? '';
+    const limit = Math.max(1, Math.min(opts.limit ?? DEFAULT_PAGE, 10_000));
+    switch (target.kind) {
+      case 'dir': {
+        const { heads, lastName } = this.tree.children(target.tree, target.dirId, after, limit);
+        let entries = heads.map((h) => this.tree.headEntry(h, target.tree));
+        if (target.tree.kind === 'main' && target.dirId === ROOT_NODE && after === '') entries = [...this.virtualRootEntries(), ...entries];
+        return { entries, cursor: lastName };
+      }
+      case 'splits':
+        return { entries: [...this.tree.splitInstances().entries()].map(([name, id]) => this.tree.rootEntry(`s:${id}`, name, true)), cursor: null };
+      case 'history-dir': {
+        const { heads, lastName } = this.tree.historyChildren(target.dirId, after, limit);
+        return { entries: heads.map((h) => this.tree.historyEntry(h)), cursor: lastName };
+      }
+      case 'history-file':
+        return { entries: this.tree.versions(target.head).map((v) => this.tree.versionEntry(v)), cursor: null };
+      default:
+        throw NotDir(path);
+    }
+  }
+
+  async openRead(path: string): Promise<ReadHandle> {
+    const target = this.resolve(path);
+    let dataId: number | null;
+    if (target.kind === 'file') dataId = target.head.dataId;
+    else if (target.kind === 'version') {
+      dataId = target.dataId;
+      if (dataId === null) throw Gone(path);
+    } else throw IsDir(path);
+    if (dataId === null) throw NotFound(path);
+    const entry = this.entryFor(target, path);
+    this.store.hold(dataId); // same tick as the lookup: the blob cannot be freed in between
+    let fh: FileHandle;
+    try {
+      fh = await this.store.blobs.openFile(dataId, 'r');
+    } catch (e) {
+      this.store.release(dataId);
+      throw e;
+    }
+    return new BlobReader(entry, fh, () => this.store.release(dataId!));
+  }
+
+  async getProps(path: string): Promise<Map<string, string>> {
+    const target = this.resolve(path);
+    const nodeId = this.nodeIdOf(target);
+    return nodeId ? this.store.props(nodeId) : new Map();
+  }
+
+  async space(): Promise<SpaceInfo> {
+    const st = await statfs(this.store.dataDir);
+    return { usedBytes: this.store.stats().blobBytes, availableBytes: Number(st.bavail) * Number(st.bsize) };
+  }
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  async mkdir(path: string, opts: { mode?: number } = {}): Promise<Entry> {
+    const { dirId, name, existing } = this.resolveForCreate(path);
+    if (existing) throw Exists(path);
+    const [head] = this.commit(path, [{ kind: 'create', meta: this.newMeta(name, dirId, true, opts.mode ?? DIR_MODE, 0) }]);
+    return this.entryOf(head!);
+  }
+
+  async createFile(path: string, opts: { exclusive?: boolean; mode?: number } = {}): Promise<Entry> {
+    const { dirId, name, existing } = this.resolveForCreate(path);
+    if (existing) {
+      if (opts.exclusive) throw Exists(path);
+      if (existing.isDir) throw IsDir(path);
+      return this.entryOf(existing);
+    }
+    const dataId = this.store.allocateDataId();
+    await this.guard(path, () => this.store.blobs.createEmpty(dataId), dataId);
+    const again = this.resolveForCreate(path);
+    if (again.existing) {
+      this.store.discardBlob(dataId);
+      return this.createFile(path, opts);
+    }
+    const [head] = this.commit(
+      path,
+      [{ kind: 'create', meta: this.newMeta(name, dirId, false, opts.mode ?? FILE_MODE, 0), content: { dataId, size: 0, hashes: Buffer.alloc(0), touched: [] } }],
+      dataId,
+    );
+    return this.entryOf(head!);
+  }
+
+  async writeFile(path: string, body: AsyncIterable<Buffer>, opts: WriteFileOptions = {}): Promise<{ entry: Entry; created: boolean }> {
+    const before = this.resolveForCreate(path);
+    this.checkWriteTarget(path, before.existing, opts);
+    const dataId = this.store.allocateDataId();
+    const { size, hashes } = await this.guard(path, () => this.store.blobs.writeStream(dataId, body, opts.expectedSize), dataId);
+    // The tree may have moved on while the body streamed in: decide against what is there now.
+    let now: ReturnType<MarbleView['resolveForCreate']>;
+    try {
+      now = this.resolveForCreate(path);
+      this.checkWriteTarget(path, now.existing, opts);
+    } catch (e) {
+      this.store.discardBlob(dataId);
+      throw e;
+    }
+    const { dirId, name, existing } = now;
+    if (!existing) {
+      const all = [...Array(blockCount(size)).keys()];
+      const [head] = this.commit(path, [{ kind: 'create', meta: this.newMeta(name, dirId, false, FILE_MODE, size), content: { dataId, size, hashes, touched: all } }], dataId);
+      return { entry: this.entryOf(head!), created: true };
+    }
+    const base = existing.dataId !== null ? this.store.data(existing.dataId)?.hashes ?? Buffer.alloc(0) : Buffer.alloc(0);
+    const touched = changedBlocks(base, hashes);
+    if (!touched.length && size === existing.size) {
+      this.store.discardBlob(dataId); // identical content: nothing to record
+      return { entry: this.entryOf(existing), created: false };
+    }
+    const [head] = this.commit(
+      path,
+      [{ kind: 'write', head: existing, meta: { ...existing, size, mtimeNs: nowNs() }, content: { dataId, size, hashes, touched } }],
+      dataId,
+    );
+    return { entry: this.entryOf(head!), created: false };
+  }
+
+  async openWrite(path: string): Promise<WriteSession> {
+    const head = this.mainFile(path);
+    const open = this.sessions.get(head.nodeId);
+    if (open) {
+      open.users++;
+      return sharedHandle(open);
+    }
+    const session = new FileWriteSession(this, head.nodeId, path, this.idleMs);
+    this.sessions.set(head.nodeId, session);
+    return sharedHandle(session);
+  }
+
+  async truncate(path: string, size: number): Promise<Entry> {
+    if (!Number.isSafeInteger(size) || size < 0) throw InvalidName(`${path}: size ${size}`);
+    const session = await this.openWrite(path);
+    try {
+      await session.truncate(size);
+      return await session.close();
+    } catch (e) {
+      await session.abort();
+      throw e;
+    }
+  }
+
+  async rename(from: string, to: string, opts: MoveOptions = {}): Promise<{ entry: Entry; replaced: boolean }> {
+    const src = this.mainNode(from);
+    const { dirId, name, existing } = this.resolveForCreate(to);
+    if (existing?.nodeId === src.nodeId) return { entry: this.entryOf(src), replaced: false };
+    if (src.isDir) this.checkNotInside(src.nodeId, dirId, from);
+    if (existing && !opts.overwrite) throw Exists(to);
+    const changes: LocalChange[] = existing ? this.deleteChanges(existing) : [];
+    changes.push({ kind: 'meta', head: src, meta: { ...src, name, parentDir: dirId } });
+    const heads = this.commit(to, changes);
+    return { entry: this.entryOf(heads[heads.length - 1]!), replaced: !!existing };
+  }
+
+  async copy(from: string, to: string, opts: CopyOptions = {}): Promise<{ entry: Entry; replaced: boolean }> {
+    const src = this.mainNode(from);
+    const { dirId, name, existing } = this.resolveForCreate(to);
+    if (existing?.nodeId === src.nodeId) throw Exists(to);
+    if (src.isDir) this.checkNotInside(src.nodeId, dirId, from);
+    if (existing && !opts.overwrite) throw Exists(to);
+    const copied = this.store.atomically(() => {
+      if (existing) this.store.commit(this.deleteChanges(existing));
+      return this.copyTree(src, dirId, name, opts.depth ?? 'infinity');
+    });
+    return { entry: this.entryOf(copied), replaced: !!existing };
+  }
+
+  async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const head = this.mainNode(path);
+    if (head.isDir && !opts.recursive && this.store.hasLiveChildren(head.nodeId)) throw NotEmpty(path);
+    const open = this.sessions.get(head.nodeId);
+    if (open) await open.abort();
+    this.commit(path, this.deleteChanges(head));
+  }
+
+  async setMeta(path: string, meta: { mtimeNs?: bigint; mode?: number }): Promise<Entry> {
+    const head = this.mainNode(path);
+    const [next] = this.commit(path, [
+      { kind: 'meta', head, meta: { ...head, mtimeNs: meta.mtimeNs ?? head.mtimeNs, mode: meta.mode === undefined ? head.mode : meta.mode & 0o7777 } },
+    ]);
+    return this.entryOf(next!);
+  }
+
+  async patchProps(path: string, set: ReadonlyMap<string, string>, remove: readonly string[]): Promise<void> {
+    const target = this.resolve(path);
+    if (target.kind !== 'dir' && target.kind !== 'file') throw ReadOnly(path);
+    if (target.tree.kind !== 'main') throw ReadOnly(path);
+    this.store.patchProps(target.head?.nodeId ?? ROOT_NODE, set, remove);
+  }
+
+  // ---- SessionHost ----------------------------------------------------------------------
+
+  currentHead(nodeId: string): Head | undefined {
+    const live = this.store.headsOf(nodeId).filter((h) => !h.deleted);
+    return live.length <= 1 ? live[0] : this.tree.choose(MAIN, live);
+  }
+
+  entryOf(head: Head): Entry {
+    return this.tree.headEntry(head, MAIN);
+  }
+
+  ended(session: FileWriteSession): void {
+    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+  }
+
+  /** Commits every open write session (shutdown). */
+  async flushAll(): Promise<void> {
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.close()));
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private resolve(path: string): Target {
+    return this.tree.resolve(splitPath(path));
+  }
+
+  private entryFor(target: Target, path: string): Entry {
+    switch (target.kind) {
+      case 'dir':
+        if (target.head) return this.tree.headEntry(target.head, target.tree);
+        return target.tree.kind === 'main' ? this.tree.rootEntry(ROOT_NODE, '', false) : this.tree.rootEntry(`s:${target.tree.instanceId}`, this.lastName(path), true);
+      case 'file':
+        return this.tree.headEntry(target.head, target.tree);
+      case 'splits':
+        return this.tree.rootEntry('s:', '.splits', true);
+      case 'history-dir':
+        return target.head ? this.tree.historyEntry(target.head) : this.tree.rootEntry('h:root', '.history', true);
+      case 'history-file':
+        return this.tree.historyEntry(target.head);
+      case 'version':
+        return this.tree.versionEntry({ name: this.lastName(path), change: target.change, dataId: target.dataId });
+    }
+  }
+
+  private lastName(path: string): string {
+    const parts = splitPath(path);
+    return parts[parts.length - 1] ?? '';
+  }
+
+  private virtualRootEntries(): Entry[] {
+    return [this.tree.rootEntry('h:root', '.history', true), this.tree.rootEntry('s:', '.splits', true)];
+  }
+
+  private nodeIdOf(target: Target): string | null {
+    if (target.kind === 'dir') return target.head?.nodeId ?? (target.tree.kind === 'main' ? ROOT_NODE : null);
+    if (target.kind === 'file') return target.head.nodeId;
+    return null;
+  }
+
+  /** The parent folder (in the main tree) and name a new entry at `path` would take. */
+  private resolveForCreate(path: string): { dirId: string; name: string; existing: Head | undefined } {
+    const parts = splitPath(path);
+    if (!parts.length) throw Exists(path);
+    const name = parts[parts.length - 1]!;
+    checkName(name, path);
+    if (parts.length === 1 && RESERVED_ROOT_NAMES.has(name)) throw ReadOnly(path);
+    const parent = this.tree.resolve(parts.slice(0, -1));
+    if (parent.kind !== 'dir') throw parent.kind === 'file' ? NotDir(path) : ReadOnly(path);
+    if (parent.tree.kind !== 'main') throw ReadOnly(path);
+    return { dirId: parent.dirId, name, existing: this.tree.child(MAIN, parent.dirId, name) };
+  }
+
+  /** A file or folder of the main tree (not the root, nothing virtual). */
+  private mainNode(path: string): Head {
+    const target = this.resolve(path);
+    if ((target.kind === 'dir' || target.kind === 'file') && target.tree.kind === 'main') {
+      if (!target.head) throw ReadOnly(path);
+      return target.head;
+    }
+    throw ReadOnly(path);
+  }
+
+  private mainFile(path: string): Head {
+    const head = this.mainNode(path);
+    if (head.isDir) throw IsDir(path);
+    return head;
+  }
+
+  private checkWriteTarget(path: string, existing: Head | undefined, opts: WriteFileOptions): void {
+    if (existing?.isDir) throw IsDir(path);
+    if (opts.mode === 'create' && existing) throw Exists(path);
+    if (opts.mode === 'replace' && !existing) throw NotFound(path);
+    if (opts.ifContentTag !== undefined && (!existing || this.entryOf(existing).contentTag !== opts.ifContentTag)) throw Conflict(path);
+  }
+
+  /** A folder cannot move or copy into itself or below itself. */
+  private checkNotInside(nodeId: string, destDirId: string, path: string): void {
+    for (let dir = destDirId; dir !== ROOT_NODE; ) {
+      if (dir === nodeId) throw InvalidMove(path);
+      const parent = this.currentHead(dir);
+      if (!parent) break;
+      dir = parent.parentDir;
+    }
+  }
+
+  /** Delete changes for a node and, for a folder, everything live below it (children first). */
+  private deleteChanges(head: Head): LocalChange[] {
+    const out: LocalChange[] = [];
+    const visit = (h: Head) => {
+      if (h.isDir) {
+        for (let after = ''; ; ) {
+          const rows = this.store.headsInDir(h.nodeId, after, DEFAULT_PAGE);
+          for (const child of rows) if (!child.deleted) visit(child);
+          if (rows.length < DEFAULT_PAGE) break;
+          after = rows[rows.length - 1]!.name;
+        }
+      }
+      out.push({ kind: 'delete', head: h });
+    };
+    visit(head);
+    return out;
+  }
+
+  private copyTree(src: Head, dirId: string, name: string, depth: 0 | 'infinity'): Head {
+    const meta: NodeMeta = { ...src, name, parentDir: dirId, mtimeNs: src.mtimeNs };
+    const content = src.isDir || src.dataId === null ? undefined : { shareDataId: src.dataId };
+    const [copy] = this.store.commit([{ kind: 'create', meta, content }]);
+    this.store.copyProps(src.nodeId, copy!.nodeId);
+    if (src.isDir && depth === 'infinity') {
+      for (let after = ''; ; ) {
+        const rows = this.store.headsInDir(src.nodeId, after, DEFAULT_PAGE);
+        for (const child of rows) this.copyTree(child, copy!.nodeId, child.name, depth);
+        if (rows.length < DEFAULT_PAGE) break;
+        after = rows[rows.length - 1]!.name;
+      }
+    }
+    return copy!;
+  }
+
+  private newMeta(name: string, parentDir: string, isDir: boolean, mode: number, size: number): NodeMeta {
+    return { name, parentDir, isDir, mode, mtimeNs: nowNs(), size };
+  }
+
+  /** Commits; a failure (e.g. a full disk) leaves the tree as it was and drops the new blob. */
+  private commit(path: string, changes: readonly LocalChange[], newBlob?: number): Head[] {
+    try {
+      return this.store.commit(changes);
+    } catch (e) {
+      if (newBlob !== undefined) this.store.discardBlob(newBlob);
+      throw fromSystemError(e, path);
+    }
+  }
+
+  private async guard<T>(path: string, fn: () => Promise<T>, newBlob: number): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.store.discardBlob(newBlob);
+      if (e instanceof SizeMismatch) throw new FsError('MARBLE_CONFLICT', `${path}: ${e.message}; nothing was stored`);
+      throw fromSystemError(e, path);
+    }
+  }
+}
+
+/** A handle on a shared session: each user's close() commits, the last one ends it. */
+function sharedHandle(session: FileWriteSession): WriteSession {
+  let done = false;
+  return {
+    key: session.key,
+    write: (p, d) => session.write(p, d),
+    truncate: (n) => session.truncate(n),
+    flush: () => session.flush(),
+    close: async () => {
+      if (done) return session.flush();
+      done = true;
+      return --session.users > 0 ? session.flush() : session.close();
+    },
+    abort: async () => {
+      if (done) return;
+      done = true;
+      if (--session.users <= 0) await session.abort();
+    },
+  };
+}
+
+class BlobReader implements ReadHandle {
+  private closed = false;
+
+  constructor(
+    readonly entry: Entry,
+    private readonly fh: FileHandle,
+    private readonly onClose: () => void,
+  ) {}
+
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    const { bytesRead } = await this.fh.read(buffer, offset, length, position);
+    return bytesRead;
+  }
+
+  stream(start = 0, endInclusive?: number): Readable {
+    return this.fh.createReadStream({ start, end: endInclusive, autoClose: false, highWaterMark: READ_HIGH_WATER });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.fh.close();
+    } finally {
+      this.onClose();
+    }
+  }
+}
+
+
