@@ -39,7 +39,8 @@ export class XdrWriter {
 
   constructor(options: XdrWriterOptions = {}) {
     this.maxSize = options.maxSize ?? INT_MAX;
-    this.buf = Buffer.allocUnsafe(Math.max(16, Math.min(options.initialSize ?? 256, this.maxSize)));
+    // Never larger than maxSize, so the fast path in ensure() needs no second check.
+    this.buf = Buffer.allocUnsafe(Math.min(Math.max(16, options.initialSize ?? 256), this.maxSize));
   }
 
   /** A writer that fills `buf` from byte 0 and never reallocates. */
