@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/webdav.sh — WebDAV throughput of Marble next to Apache mod_dav, measured in the same run
+# with ../shared/tools/webdav/dav-throughput.sh (curl only), plus the local-disk reference.
+#
+# Prints one figure a line:
+#   webdav marble put_large 812.3 MB/s
+#   webdav apache put_large 1040.1 MB/s
+#   webdav ratio put_large 0.78          marble/apache; for propfind_depth1 (a time) apache/marble,
+#                                        so above 1 is always "Marble is better"
+#   webdav local local_write_fsync 1300.2 MB/s   (the disk both servers write to)
+# Env: passed through to dav-throughput.sh (SIZE_MB, RUNS, NSMALL, SMALL_KB, PROPFIND_RUNS).
+# Needs a build (dist/) and the Debian packages of scripts/install-test-deps.sh.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS=$(cd "$ROOT/../shared/tools/webdav" 2>/dev/null && pwd) ||
+  { echo "bench: ../shared/tools/webdav not found beside the repository" >&2; exit 1; }
+[ -f "$ROOT/dist/src/cli/main.js" ] || { echo "bench: no build; run npm run build (npm run bench does)" >&2; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/marble-bench.XXXXXX")   # a mkdtemp dir: o+x parents, as the anchor needs
+MPID=
+cleanup() {
+  [ -n "$MPID" ] && kill "$MPID" 2>/dev/null && for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
+  [ -n "$MPID" ] && kill -9 "$MPID" 2>/dev/null
+  "$TOOLS/apache-anchor.sh" stop "$W/apache" >/dev/null 2>&1 || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# Apache mod_dav (its own dir, so its parent W is the only one that must be o+x)
+mkdir -p "$W/apache"; chmod 711 "$W"
+AURL=
+for _ in 1 2 3; do
+  AURL=$("$TOOLS/apache-anchor.sh" start "$W/apache" "$(free_port)" 2>"$W/apache-start.log") && break
+  AURL=
+done
+[ -n "$AURL" ] || { echo "bench: apache-anchor.sh failed:" >&2; cat "$W/apache-start.log" >&2; exit 1; }
+APID=$(cat "$W/apache/httpd.pid")
+
+# marble serve on port 0; its URL comes from its first stdout line
+mkdir -p "$W/marble"
+node "$ROOT/bin/marble.js" serve --data "$W/marble/data" --name bench \
+  --webdav 127.0.0.1:0 --http 127.0.0.1:0 > "$W/marble/out" 2> "$W/marble/err" &
+MPID=$!
+for _ in $(seq 1 300); do grep -qx ready "$W/marble/out" 2>/dev/null && break; kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
+grep -qx ready "$W/marble/out" 2>/dev/null ||
+  { echo "bench: marble serve did not get ready:" >&2; cat "$W/marble/out" >&2; tail -20 "$W/marble/err" >&2; exit 1; }
+MURL=$(sed -n 's/^webdav: //p' "$W/marble/out" | head -1)
+
+# each server on the same disk (W), the same file sizes, one after the other
+measure() {   # NAME URL PID
+  local out="$W/$1.figures"
+  SERVER_PID=$3 LOCAL_DIR=$W "$TOOLS/dav-throughput.sh" "$2" > "$out" 2> "$W/$1.log" ||
+    { echo "bench: dav-throughput.sh against $1 failed:" >&2; cat "$out" >&2; tail -20 "$W/$1.log" >&2; return 1; }
+  sed -n 's/^dav-throughput: \([a-z_0-9]*\) \([0-9.]*\) \(.*\)$/\1 \2 \3/p' "$out"
+}
+measure apache "$AURL" "$APID" > "$W/apache.tsv"
+measure marble "$MURL" "$MPID" > "$W/marble.tsv"
+
+LOCAL='^local_'
+{ grep -v "$LOCAL" "$W/marble.tsv" || true; } | while read -r n v u; do echo "webdav marble $n $v $u"; done
+{ grep -v "$LOCAL" "$W/apache.tsv" || true; } | while read -r n v u; do echo "webdav apache $n $v $u"; done
+while read -r n v u; do
+  case $n in server_*|local_*) continue ;; esac
+  a=$(awk -v n="$n" '$1 == n {print $2}' "$W/apache.tsv")
+  [ -n "$a" ] || continue
+  awk -v n="$n" -v m="$v" -v a="$a" 'BEGIN {
+    r = (n == "propfind_depth1") ? (m > 0 ? a / m : 0) : (a > 0 ? m / a : 0)
+    printf "webdav ratio %s %.2f%s\n", n, r, (r < 0.8 ? " (below the 0.80 target)" : "") }'
+done < "$W/marble.tsv"
+# the disk both measured on (from the marble run; the apache run's are in its log)
+{ grep "$LOCAL" "$W/marble.tsv" || true; } | while read -r n v u; do echo "webdav local $n $v $u"; done
