@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BlobStore } from './blobs.js';
 import { blockCount, blocksToRanges, packBlockHashes, type Range } from './blocks.js';
 import { openDatabase, type Db } from './db.js';
+import { lockDataDir } from './dir-lock.js';
 import { makeId } from './ids.js';
 import { currentPlace, newInstanceId, readMarker, samePlace, writeMarker } from './identity.js';
 import {
@@ -56,8 +57,7 @@ export class Store {
   instanceId = '';
   instanceName = '';
 
-  private constructor(readonly dataDir: string, opts: StoreOptions) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  private constructor(readonly dataDir: string, opts: StoreOptions, private readonly unlock: () => void) {
     this.db = openDatabase(join(dataDir, 'marble.db'));
     this.stmts = prepare(this.db);
     this.blobs = new BlobStore(dataDir);
@@ -67,14 +67,23 @@ export class Store {
     for (const r of this.stmts.splitNodes.all() as Array<{ node_id: string }>) this.splitNodes.add(r.node_id);
   }
 
+  /** Opens the instance in `dataDir` for this process alone (throws DirLocked if another serves it). */
   static open(dataDir: string, opts: StoreOptions = {}): Store {
-    const store = new Store(dataDir, opts);
-    store.removeLeftovers();
-    return store;
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const unlock = lockDataDir(dataDir);
+    try {
+      const store = new Store(dataDir, opts, unlock);
+      store.removeLeftovers();
+      return store;
+    } catch (e) {
+      unlock();
+      throw e;
+    }
   }
 
   close(): void {
     this.db.close();
+    this.unlock();
   }
 
   // ---- identity ---------------------------------------------------------------------

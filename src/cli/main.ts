@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import { runId, runInit } from './identity-commands.js';
+import { runServe } from './serve.js';
+import { runStatus } from './status.js';
+import type { RawOptions } from './settings.js';
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--data <dir>', 'data directory (env MARBLE_DATA; default ~/.local/share/marble)')
+    .option('--config <file>', 'JSON config file (env MARBLE_CONFIG; default <data>/config.json)');
+}
+
+/** The `marble` command: the composition root. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('marble')
+    .description('Marble Synch: one replicated tree of files, mounted over WebDAV, with history and splits instead of lost edits')
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode));
+
+  common(program.command('init').description('create an instance in the data directory and print its id'))
+    .option('--name <name>', 'human name of this instance (env MARBLE_NAME; default the host name)')
+    .action((o: RawOptions) => runInit(o));
+
+  common(program.command('id').description("print the instance's id")).action((o: RawOptions) => runId(o));
+
+  common(program.command('serve').description('serve the tree (creating the instance if the data directory is new)'))
+    .option('--name <name>', 'name for a new instance (env MARBLE_NAME)')
+    .option('--webdav <host:port>', 'WebDAV listen address (env MARBLE_WEBDAV; default 127.0.0.1:8437)')
+    .option('--http <host:port>', 'HTTP API listen address (env MARBLE_HTTP; default 127.0.0.1:8438)')
+    .option('--users <file>', 'require HTTP Basic auth for WebDAV with the users in this file (env MARBLE_USERS)')
+    .addOption(new Option('--allow-insecure-auth', 'allow Basic auth without TLS beyond loopback').hideHelp())
+    .option('--history-keep <n>', 'versions of each file whose content history keeps (default 10)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (env MARBLE_LOG_LEVEL)')
+    .action((o: RawOptions) => runServe(o));
+
+  common(program.command('status').description('show what the instance is doing'))
+    .option('--http <host:port>', 'HTTP API address of the running instance')
+    .action((o: RawOptions) => runStatus(o));
+
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,59 @@
+import { Store } from '../core/store.js';
+import { MarbleView } from '../fs/view.js';
+import { startHttp } from '../http/server.js';
+import { startWebDav } from '../../protocols/webdav/index.js';
+import { createLogger } from './logger.js';
+import { resolveSettings, type RawOptions } from './settings.js';
+import { loadUsers } from './users.js';
+
+/**
+ * `marble serve`: opens the store, serves WebDAV and the HTTP API, and prints the
+ * `webdav:`, `http:` and `ready` lines scripts wait for. SIGINT/SIGTERM: commit open
+ * writes, close listeners and the database, exit 0.
+ */
+export async function runServe(flags: RawOptions): Promise<void> {
+  const s = resolveSettings(flags);
+  const log = createLogger(s.logLevel);
+  const users = s.users ? loadUsers(s.users) : null;
+  const store = Store.open(s.data, {
+    name: s.name,
+    onNewIdentity: (oldId, newId) => log.warn({ oldId, newId }, 'data directory was copied or moved: this instance now has a new id'),
+  });
+  if (s.historyKeep !== undefined) store.setConfig('history_keep', String(s.historyKeep));
+  const view = new MarbleView(store);
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const dav = await startWebDav({ view, host: s.webdav.host, port: s.webdav.port, users, allowInsecureAuth: s.allowInsecureAuth, logger: log });
+    closers.push(() => dav.close());
+    const http = await startHttp({ store, host: s.http.host, port: s.http.port });
+    closers.push(() => http.close());
+    log.info({ id: store.instanceId, name: store.instanceName, data: s.data, webdav: dav.url, http: http.url }, 'serving');
+    process.stdout.write(`webdav: ${dav.url}\nhttp: ${http.url}\nready\n`);
+  } catch (e) {
+    await shutdown();
+    throw e;
+  }
+
+  let stopping = false;
+  async function shutdown(): Promise<void> {
+    for (const close of closers.reverse()) await close().catch((e) => log.error({ err: e }, 'closing'));
+    await view.flushAll();
+    store.close();
+  }
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    shutdown().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** host:port to listen on. */
+export interface Listen {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Settings {
+  readonly data: string;
+  readonly name: string | undefined;
+  readonly webdav: Listen;
+  readonly http: Listen;
+  readonly users: string | undefined;
+  readonly allowInsecureAuth: boolean;
+  readonly historyKeep: number | undefined;
+  readonly logLevel: string;
+}
+
+export const DEFAULT_WEBDAV: Listen = { host: '127.0.0.1', port: 8437 };
+export const DEFAULT_HTTP: Listen = { host: '127.0.0.1', port: 8438 };
+
+/** Flag values as commander hands them over (strings; undefined when not given). */
+export type RawOptions = Partial<Record<keyof Settings | 'config', string | boolean>>;
+
+const ENV: Record<Exclude<keyof Settings, never>, string> = {
+  data: 'MARBLE_DATA',
+  name: 'MARBLE_NAME',
+  webdav: 'MARBLE_WEBDAV',
+  http: 'MARBLE_HTTP',
+  users: 'MARBLE_USERS',
+  allowInsecureAuth: 'MARBLE_ALLOW_INSECURE_AUTH',
+  historyKeep: 'MARBLE_HISTORY_KEEP',
+  logLevel: 'MARBLE_LOG_LEVEL',
+};
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'marble');
+}
+
+/**
+ * Settings from, lowest to highest precedence: built-in defaults, the JSON config file
+ * (--config, else <data dir>/config.json), environment variables (MARBLE_*), flags.
+ */
+export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = process.env): Settings {
+  const early = (key: 'data' | 'config'): string | undefined =>
+    (flags[key] as string | undefined) ?? (key === 'data' ? env.MARBLE_DATA : env.MARBLE_CONFIG);
+  const dataGuess = resolve(early('data') ?? defaultDataDir(env));
+  const configFile = early('config') ?? join(dataGuess, 'config.json');
+  const file = readConfigFile(configFile, early('config') !== undefined);
+  const pick = (key: keyof Settings): unknown => flags[key] ?? env[ENV[key]] ?? file[key];
+  return {
+    data: resolve(String(pick('data') ?? dataGuess)),
+    name: optionalString(pick('name')),
+    webdav: parseListen(pick('webdav'), DEFAULT_WEBDAV, 'webdav'),
+    http: parseListen(pick('http'), DEFAULT_HTTP, 'http'),
+    users: optionalString(pick('users')),
+    allowInsecureAuth: parseBool(pick('allowInsecureAuth')),
+    historyKeep: parseCount(pick('historyKeep'), 'history-keep'),
+    logLevel: String(pick('logLevel') ?? 'info'),
+  };
+}
+
+function readConfigFile(file: string, required: boolean): Partial<Record<keyof Settings, unknown>> {
+  if (!existsSync(file)) {
+    if (required) throw new Error(`config file ${file} does not exist`);
+    return {};
+  }
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`config file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** "host:port", "[v6]:port", ":port" or "port". */
+export function parseListen(value: unknown, fallback: Listen, what: string): Listen {
+  if (value === undefined || value === null || value === '') return fallback;
+  const s = String(value).trim();
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s) ?? /^()()(\d+)$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${what} ${s}: expected HOST:PORT, e.g. 127.0.0.1:${fallback.port}`);
+  return { host: m[1] || m[2] || fallback.host, port };
+}
+
+function optionalString(v: unknown): string | undefined {
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+}
+
+function parseBool(v: unknown): boolean {
+  return v === true || v === 'true' || v === '1' || v === 'yes';
+}
+
+function parseCount(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${what} ${String(v)}: expected a whole number >= 0`);
+  return n;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
