@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 
 export interface Reply {
@@ -214,4 +215,81 @@ export async function listCollection(url: string): Promise<DavEntry[]> {
   const r = await expectStatus(`PROPFIND ${url}`, request(url, { method: 'PROPFIND', headers: { Depth: '1' } }), 207);
   const self = decodeURIComponent(new URL(url).pathname).replace(/\/$/, '');
   return parseMultistatus(r.body.toString('utf8')).filter((e) => e.path.replace(/\/$/, '') !== self);
+}
+
+// ---------------------------------------------------------------------------------------------
+// oversized bodies
+
+export interface HugeResult {
+  status: number;
+  ms: number;
+  sentBytes: number;
+  head: string;
+}
+
+/**
+ * Streams a PROPFIND with a `total`-byte XML body over a raw socket (Content-Length or
+ * chunked), and stops sending as soon as the server answers. A server that waits for the
+ * whole body before it says no has to read all of it.
+ */
+export function hugePropfind(base: string, rawPath: string, total: number, chunked: boolean, timeoutMs = 60_000): Promise<HugeResult> {
+  const u = new URL(base);
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    let got = '';
+    let status = 0;
+    let sent = 0;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ status, ms: Date.now() - t0, sentBytes: sent, head: got.slice(0, 2000) });
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    let wake: (() => void) | null = null;
+    const poke = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    sock.on('data', (b: Buffer) => {
+      got += b.toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(got);
+      if (m && !status) {
+        status = Number(m[1]);
+        // read a little of the body for the report, then stop
+        setTimeout(finish, 200);
+      }
+      poke();
+    });
+    sock.on('error', poke);
+    sock.on('close', () => {
+      poke();
+      // give buffered data a moment (status may already be in `got`)
+      setTimeout(finish, 50);
+    });
+    sock.on('drain', poke);
+    sock.on('connect', async () => {
+      sock.write(
+        `PROPFIND ${rawPath} HTTP/1.1\r\nHost: ${u.host}\r\nDepth: 1\r\nContent-Type: application/xml; charset=utf-8\r\n` +
+          (chunked ? 'Transfer-Encoding: chunked\r\n' : `Content-Length: ${total}\r\n`) +
+          '\r\n',
+      );
+      const open = Buffer.from('<?xml version="1.0" encoding="utf-8"?>\n<D:propfind xmlns:D="DAV:"><D:prop>');
+      const filler = Buffer.from('<D:getetag/>'.repeat(Math.floor(65536 / 12)));
+      let first = true;
+      while (!status && !finished && !sock.destroyed && sent < total) {
+        let piece = first ? Buffer.concat([open, filler]) : filler;
+        first = false;
+        if (piece.length > total - sent) piece = piece.subarray(0, total - sent);
+        const frame = chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece;
+        sent += piece.length;
+        if (!sock.write(frame)) await new Promise<void>((r) => (wake = r));
+      }
+      if (chunked && !status && !sock.destroyed && sent >= total) sock.write('0\r\n\r\n');
+    });
+  });
 }
