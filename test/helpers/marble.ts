@@ -110,6 +110,11 @@ export interface StartOptions {
   name?: string;
   /** Extra arguments after the standard ones. */
   args?: string[];
+  /**
+   * false: pass none of --data/--name/--webdav/--http (settings come from `env` or a config
+   * file; `data` must then say where that data directory is, for the Marble handle).
+   */
+  flags?: boolean;
   /** Extra environment. */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for `ready` (default 30 s). */
@@ -148,19 +153,8 @@ const STDERR_KEEP = 64 * 1024;
 export async function startMarble(t: Teardown, opts: StartOptions = {}): Promise<Marble> {
   const data = opts.data ?? path.join(await tempDir(t, 'marble-data-'), 'data');
   const name = opts.name ?? 'test';
-  const args = [
-    marbleBin,
-    'serve',
-    '--data',
-    data,
-    '--name',
-    name,
-    '--webdav',
-    '127.0.0.1:0',
-    '--http',
-    '127.0.0.1:0',
-    ...(opts.args ?? []),
-  ];
+  const standard = ['--data', data, '--name', name, '--webdav', '127.0.0.1:0', '--http', '127.0.0.1:0'];
+  const args = [marbleBin, 'serve', ...(opts.flags === false ? [] : standard), ...(opts.args ?? [])];
   const proc = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },

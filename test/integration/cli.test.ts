@@ -1,0 +1,64 @@
+/**
+ * The CLI contract scripts rely on (notes/CONTRACTS.md, issue 2): `init` and `id` print
+ * `id: …`; `serve` prints exactly `webdav:`, `http:`, `ready` on stdout once listening, takes
+ * its settings from flags, MARBLE_* variables or a config file, and exits 0 on SIGINT/SIGTERM.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { request } from '../helpers/http.js';
+import { freePort, marbleId, runMarbleCli, startMarble, tempDir } from '../helpers/marble.js';
+
+t.test('init, id, serve from flags / env / config file, clean exit on signals', async (t) => {
+  const base = await tempDir(t, 'marble-cli-');
+  const data = path.join(base, 'inst');
+
+  const init = await runMarbleCli(['init', '--data', data, '--name', 'cli-box']);
+  const m = /^id: (\S+)$/m.exec(init.stdout);
+  t.ok(m, `init prints "id: …" (${init.stdout.trim().replace(/\n/g, ' | ')})`);
+  const id = m?.[1] ?? '';
+  t.equal(await marbleId(data), id, 'id prints the same id');
+
+  // flags; SIGTERM
+  const a = await startMarble(t, { data, name: 'cli-box' });
+  t.equal((await request(a.webdav, { method: 'OPTIONS' })).status < 300, true, 'WebDAV answers OPTIONS');
+  t.equal(await marbleId(data), id, 'id while serving: unchanged');
+  const st = await runMarbleCli(['status', '--data', data]);
+  t.ok(st.stdout.trim().length > 0, 'status prints something');
+  t.same(await a.stop(), { code: 0, signal: null }, 'SIGTERM: exit 0');
+
+  // environment only; SIGINT
+  const b = await startMarble(t, {
+    data,
+    flags: false,
+    env: { MARBLE_DATA: data, MARBLE_NAME: 'cli-box', MARBLE_WEBDAV: '127.0.0.1:0', MARBLE_HTTP: '127.0.0.1:0' },
+  });
+  t.equal((await request(b.webdav, { method: 'OPTIONS' })).status < 300, true, 'from MARBLE_* variables: serving');
+  b.proc.kill('SIGINT');
+  t.same(await b.exited, { code: 0, signal: null }, 'SIGINT: exit 0');
+
+  // config file in the data dir, flags beat env beat file
+  const port = await freePort();
+  await writeFile(path.join(data, 'config.json'), JSON.stringify({ webdav: `127.0.0.1:${port}`, http: '127.0.0.1:0' }));
+  const c = await startMarble(t, { data, flags: false, env: { MARBLE_DATA: data } });
+  t.equal(c.webdav, `http://127.0.0.1:${port}/`, 'WebDAV port taken from DIR/config.json');
+  await c.stop();
+  const d = await startMarble(t, { data, flags: false, env: { MARBLE_DATA: data, MARBLE_WEBDAV: '127.0.0.1:0' } });
+  t.not(d.webdav, `http://127.0.0.1:${port}/`, 'MARBLE_WEBDAV beats the config file');
+  await d.stop();
+  const e = await startMarble(t, {
+    data,
+    flags: false,
+    env: { MARBLE_DATA: data, MARBLE_WEBDAV: `127.0.0.1:${port}` },
+    args: ['--webdav', '127.0.0.1:0'],
+  });
+  t.not(e.webdav, `http://127.0.0.1:${port}/`, 'a --webdav flag beats MARBLE_WEBDAV');
+  await e.stop();
+
+  // serve on a new directory creates the instance
+  const fresh = path.join(base, 'fresh');
+  const f = await startMarble(t, { data: fresh, name: 'new-one' });
+  await f.stop();
+  t.match(await marbleId(fresh), /\S{8,}/, 'serve on a new directory created an instance');
+  t.not(await marbleId(fresh), id, 'with its own id');
+});
