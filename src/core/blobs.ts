@@ -1,4 +1,4 @@
-import { constants, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writevSync } from 'node:fs';
 import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BLOCK_SIZE, BlockHasher, HASH_SIZE } from './blocks.js';
@@ -11,6 +11,8 @@ export class SizeMismatch extends Error {
 }
 
 const WRITE_BATCH = 1024 * 1024;
+/** Bodies up to this size are collected and written with a few synchronous calls (far fewer thread-pool hops). */
+const SMALL_BODY = 1024 * 1024;
 
 /**
  * Content blobs: one plain file per data id under blobs/<hh>/<id>. This class only moves
@@ -23,7 +25,7 @@ export class BlobStore {
   constructor(dataDir: string) {
     this.blobDir = join(dataDir, 'blobs');
     this.tmpDir = join(dataDir, 'tmp');
-    mkdirSync(this.blobDir, { recursive: true });
+    for (let i = 0; i < 256; i++) mkdirSync(join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true });
     mkdirSync(this.tmpDir, { recursive: true });
   }
 
@@ -36,19 +38,39 @@ export class BlobStore {
    * (fsync) before returning. On any error the partial file is removed.
    */
   async writeStream(id: number, body: AsyncIterable<Buffer>, expectedSize?: number): Promise<{ size: number; hashes: Buffer }> {
-    const file = this.path(id);
-    mkdirSync(join(file, '..'), { recursive: true });
-    const fh = await open(file, 'w', 0o600);
     const hasher = new BlockHasher();
+    const iterator = body[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    const take = (chunk: Buffer) => {
+      hasher.update(chunk);
+      if (expectedSize !== undefined && hasher.size > expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
+    };
+    // Collect a small body whole: most files are small, and a few synchronous calls beat the
+    // thread-pool round trips of open/write/fsync/close.
+    let ended = false;
+    while (hasher.size < SMALL_BODY) {
+      const next = await iterator.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      take(next.value);
+      head.push(next.value);
+    }
+    if (ended) {
+      if (expectedSize !== undefined && hasher.size !== expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
+      this.writeSmall(id, head);
+      return { size: hasher.size, hashes: hasher.digest() };
+    }
+    const fh = await open(this.path(id), 'w', 0o600);
     try {
+      let inFlight: Promise<unknown> = writeAll(fh, head);
       let batch: Buffer[] = [];
       let batchBytes = 0;
-      let inFlight: Promise<unknown> = Promise.resolve();
-      for await (const chunk of body) {
-        hasher.update(chunk);
-        if (expectedSize !== undefined && hasher.size > expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
-        batch.push(chunk);
-        batchBytes += chunk.length;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        take(next.value);
+        batch.push(next.value);
+        batchBytes += next.value.length;
         if (batchBytes >= WRITE_BATCH) {
           await inFlight; // one write outstanding: receiving and hashing overlap with the disk
           inFlight = writeAll(fh, batch);
@@ -65,23 +87,32 @@ export class BlobStore {
     } catch (e) {
       await fh.close().catch(() => undefined);
       this.remove(id);
+      await iterator.return?.();
       throw e;
     }
   }
 
+  private writeSmall(id: number, chunks: Buffer[]): void {
+    const fd = openSync(this.path(id), 'w', 0o600);
+    try {
+      for (let pending = chunks; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      this.remove(id);
+      throw e;
+    }
+    closeSync(fd);
+  }
+
   /** Makes blob `to` a copy of blob `from`: a copy-on-write clone where the filesystem offers one. */
   async clone(from: number, to: number): Promise<void> {
-    const dst = this.path(to);
-    mkdirSync(join(dst, '..'), { recursive: true });
-    await copyFile(this.path(from), dst, constants.COPYFILE_FICLONE);
+    await copyFile(this.path(from), this.path(to), constants.COPYFILE_FICLONE);
   }
 
   /** Creates an empty blob (mode 0600). */
-  async createEmpty(id: number): Promise<void> {
-    const file = this.path(id);
-    mkdirSync(join(file, '..'), { recursive: true });
-    const fh = await open(file, 'w', 0o600);
-    await fh.close();
+  createEmpty(id: number): void {
+    closeSync(openSync(this.path(id), 'w', 0o600));
   }
 
   openFile(id: number, flags: 'r' | 'r+'): Promise<FileHandle> {

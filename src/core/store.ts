@@ -33,6 +33,7 @@ export interface StoreStats {
 type Row = Record<string, unknown>;
 
 const DEFAULT_HISTORY_KEEP = 10;
+const DATA_ID_BLOCK = 256;
 
 /**
  * The store: SQLite state and content blobs of one instance (DESIGN §2–3). Every mutation
@@ -54,6 +55,7 @@ export class Store {
   private readonly splitNodes = new Set<string>();
   /** Blobs freed inside an open atomically(); unlinked only once it commits. */
   private pendingFree: number[] | null = null;
+  private dataIds = { next: 0, end: 0 };
   instanceId = '';
   instanceName = '';
 
@@ -228,9 +230,17 @@ export class Store {
 
   // ---- local changes ------------------------------------------------------------------
 
-  /** A data id for a blob about to be written; committed on its own so it is never reused. */
+  /**
+   * A data id for a blob about to be written. Ids are reserved from the counter in blocks,
+   * committed before use, so one is never handed out twice, even after a crash.
+   */
   allocateDataId(): number {
-    return this.nextCounter('data');
+    if (this.dataIds.next >= this.dataIds.end) {
+      const end = (this.stmts.reserveCounter.get(DATA_ID_BLOCK, 'data') as { value: number } | undefined)?.value;
+      if (end === undefined) this.stmts.upsertCounter.run('data', DATA_ID_BLOCK);
+      this.dataIds = { next: (end ?? DATA_ID_BLOCK) - DATA_ID_BLOCK + 1, end: (end ?? DATA_ID_BLOCK) + 1 };
+    }
+    return this.dataIds.next++;
   }
 
   newNodeId(): string {
@@ -445,6 +455,7 @@ function prepare(db: Db) {
     getConfig: db.prepare('SELECT value FROM config WHERE key = ?'),
     setConfig: db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     bumpCounter: db.prepare('UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value'),
+    reserveCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ? RETURNING value'),
     upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     upsertInstance: db.prepare(
       'INSERT INTO instances (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen',

@@ -126,7 +126,7 @@ export class MarbleView implements FileSystemView, SessionHost {
       return this.entryOf(existing);
     }
     const dataId = this.store.allocateDataId();
-    await this.guard(path, () => this.store.blobs.createEmpty(dataId), dataId);
+    await this.guard(path, async () => this.store.blobs.createEmpty(dataId), dataId);
     const again = this.resolveForCreate(path);
     if (again.existing) {
       this.store.discardBlob(dataId);

@@ -110,7 +110,7 @@ export class FileWriteSession implements WriteSession {
     const store = this.host.store;
     const dataId = store.allocateDataId();
     if (head.dataId !== null) await store.blobs.clone(head.dataId, dataId);
-    else await store.blobs.createEmpty(dataId);
+    else store.blobs.createEmpty(dataId);
     const fh = await store.blobs.openFile(dataId, 'r+');
     this.working = { dataId, fh, size: head.size, dirty: new Set() };
     return this.working;
