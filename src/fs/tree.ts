@@ -119,6 +119,19 @@ export class Tree {
     return this.splitInstances().get(name);
   }
 
+  /** Path segments of a node in a tree (history: deleted nodes too), or undefined if not shown there. */
+  segmentsOf(nodeId: string, tree: TreeKind | 'history'): string[] | undefined {
+    const parts: string[] = [];
+    for (let id = nodeId, depth = 0; id !== ROOT_NODE; depth++) {
+      const heads = this.store.headsOf(id);
+      const head = tree === 'history' ? this.choose(MAIN, heads) : this.choose(tree, heads.filter((h) => !h.deleted));
+      if (!head || depth > 4096) return undefined;
+      parts.unshift(head.name);
+      id = head.parentDir;
+    }
+    return parts;
+  }
+
   // ---- history ----------------------------------------------------------------------
 
   private resolveHistory(rel: readonly string[], full: readonly string[]): Target {

@@ -114,4 +114,9 @@ export interface FileSystemView {
   /** Applies all sets and removals at once, or none. */
   patchProps(path: string, set: ReadonlyMap<string, string>, remove: readonly string[]): Promise<void>;
   space(): Promise<SpaceInfo>;
+  /**
+   * The current path of what `key` (an Entry.key) names, wherever it was moved since.
+   * MARBLE_NOT_FOUND once it is deleted. Lets handle-based protocols (NFS) keep stable handles.
+   */
+  pathOf(key: string): Promise<string>;
 }

@@ -21,7 +21,7 @@ import {
   NotFound,
   ReadOnly,
 } from './errors.js';
-import { checkName, RESERVED_ROOT_NAMES, splitPath } from './paths.js';
+import { checkName, HISTORY_DIR, RESERVED_ROOT_NAMES, SPLITS_DIR, splitPath } from './paths.js';
 import { MAIN, Tree, type Target } from './tree.js';
 import type { CopyOptions, Entry, FileSystemView, ListPage, MoveOptions, ReadHandle, SpaceInfo, WriteFileOptions, WriteSession } from './types.js';
 import { FileWriteSession, type SessionHost } from './write-session.js';
@@ -107,6 +107,36 @@ export class MarbleView implements FileSystemView, SessionHost {
   async space(): Promise<SpaceInfo> {
     const st = await statfs(this.store.dataDir);
     return { usedBytes: this.store.stats().blobBytes, availableBytes: Number(st.bavail) * Number(st.bsize) };
+  }
+
+  async pathOf(key: string): Promise<string> {
+    const path = this.locate(key);
+    if (path === undefined) throw NotFound(`entry ${key}`);
+    const target = this.resolve(path); // confirm: a name shadowed by another node is not reachable
+    if (this.entryFor(target, path).key !== key) throw NotFound(`entry ${key}`);
+    return path;
+  }
+
+  private locate(key: string): string | undefined {
+    const fixed: Record<string, string> = { [ROOT_NODE]: '/', 'h:root': `/${HISTORY_DIR}`, 's:': `/${SPLITS_DIR}` };
+    if (fixed[key]) return fixed[key];
+    const join = (prefix: string, parts: string[] | undefined) => (parts ? [prefix, ...parts].join('/').replace(/^\/\//, '/') : undefined);
+    if (key.startsWith('v:')) {
+      const change = this.store.change(key.slice(2));
+      const head = change && this.tree.choose(MAIN, this.store.headsOf(change.nodeId));
+      const version = head && this.tree.versions(head).find((v) => v.change.id === change.id);
+      const dir = change && join(`/${HISTORY_DIR}`, this.tree.segmentsOf(change.nodeId, 'history'));
+      return dir && version ? `${dir}/${version.name}` : undefined;
+    }
+    if (key.startsWith('h:')) return join(`/${HISTORY_DIR}`, this.tree.segmentsOf(key.slice(2), 'history'));
+    if (key.startsWith('s:')) {
+      const [instanceId, ...rest] = key.slice(2).split(':');
+      const name = [...this.tree.splitInstances()].find(([, id]) => id === instanceId)?.[0];
+      if (!name) return undefined;
+      const base = `/${SPLITS_DIR}/${name}`;
+      return rest.length ? join(base, this.tree.segmentsOf(rest.join(':'), { kind: 'split', instanceId: instanceId! })) : base;
+    }
+    return join('', this.tree.segmentsOf(key, MAIN));
   }
 
   // ---- writes ---------------------------------------------------------------------------

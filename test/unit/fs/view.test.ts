@@ -154,3 +154,22 @@ t.test('leftovers of an interrupted write are removed at start', async (t) => {
   t.same(readdirSync(join(fx.dir, 'tmp')), []);
   t.equal((await readAll(await again.view.openRead('/keep'))).toString(), 'kept');
 });
+
+t.test('pathOf follows a node wherever it moves, and not past its deletion', async (t) => {
+  const { view } = makeView(t);
+  await view.mkdir('/a');
+  await view.mkdir('/b');
+  const { entry } = await view.writeFile('/a/f.txt', chunks('one'));
+  await view.writeFile('/a/f.txt', chunks('two'));
+  t.equal(await view.pathOf(entry.key), '/a/f.txt');
+  await view.rename('/a/f.txt', '/b/g.txt');
+  t.equal(await view.pathOf(entry.key), '/b/g.txt');
+  t.equal(await view.pathOf('root'), '/');
+  const hist = await view.stat('/.history/b/g.txt');
+  t.equal(await view.pathOf(hist.key), '/.history/b/g.txt');
+  const [first] = (await view.list('/.history/b/g.txt')).entries;
+  t.equal(await view.pathOf(first!.key), `/.history/b/g.txt/${first!.name}`);
+  await view.remove('/b/g.txt');
+  await t.rejects(view.pathOf(entry.key), { code: 'MARBLE_NOT_FOUND' });
+  t.equal(await view.pathOf(hist.key), '/.history/b/g.txt', 'history still has it');
+});
