@@ -1,0 +1,58 @@
+import { pipeline } from 'node:stream/promises';
+import type { ReadHandle } from '../../../src/fs/types.js';
+import type { DavContext } from '../dav-context.js';
+import { HttpError } from '../errors.js';
+import { etagOf, evaluatePreconditions, ifRangeAllows, lastModifiedOf } from '../http/conditional.js';
+import { contentTypeOf } from '../http/mime.js';
+import { parseRange } from '../http/range.js';
+import { sendCollectionListing } from './collection-listing.js';
+
+/** GET: streams the file (or one byte range of it) with ETag and Last-Modified. */
+export async function handleGet(ctx: DavContext): Promise<void> {
+  await serveFile(ctx, true);
+}
+
+/** HEAD: the GET headers, from a stat (no read hold taken). */
+export async function handleHead(ctx: DavContext): Promise<void> {
+  await serveFile(ctx, false);
+}
+
+async function serveFile(ctx: DavContext, withBody: boolean): Promise<void> {
+  const { view } = ctx.services;
+  const found = await ctx.state.statOrNull(ctx.path);
+  if (!found) throw new HttpError(404, 'no such file or folder');
+  if (found.isDir) return sendCollectionListing(ctx, found, withBody);
+  const handle: ReadHandle | null = withBody ? await view.openRead(ctx.path) : null;
+  try {
+    const entry = handle?.entry ?? found;
+    const validators = { ETag: etagOf(entry), 'Last-Modified': lastModifiedOf(entry) };
+    const pre = evaluatePreconditions(ctx.req, entry);
+    if (pre === 304) {
+      ctx.res.writeHead(304, validators);
+      ctx.res.end();
+      return;
+    }
+    if (pre === 412) throw new HttpError(412, 'precondition failed', validators);
+    const range = ifRangeAllows(ctx.req, entry) ? parseRange(ctx.req.headers.range, entry.size) : { kind: 'whole' as const };
+    if (range.kind === 'unsatisfiable') {
+      throw new HttpError(416, 'range not satisfiable', { ...validators, 'Content-Range': `bytes */${entry.size}` });
+    }
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, entry.size - 1];
+    const headers: Record<string, string> = {
+      ...validators,
+      'Accept-Ranges': 'bytes',
+      'Content-Type': contentTypeOf(entry.name),
+      'Content-Length': String(end - start + 1),
+    };
+    if (range.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end}/${entry.size}`;
+    ctx.res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+    if (!handle || entry.size === 0) {
+      ctx.res.end();
+      return;
+    }
+    await pipeline(handle.stream(start, end), ctx.res);
+  } finally {
+    await handle?.close();
+  }
+}
+

@@ -1,0 +1,66 @@
+import type { IncomingMessage } from 'node:http';
+import type { WriteFileOptions } from '../../../src/fs/types.js';
+import type { DavContext } from '../dav-context.js';
+import { HttpError, toHttpError } from '../errors.js';
+import { contentTagOfEtag, etagOf, evaluatePreconditions, lastModifiedOf, parseEtagList } from '../http/conditional.js';
+import { parentOf } from '../http/paths.js';
+import { sendEmpty } from '../http/respond.js';
+import { checkIfAndLocks } from '../locks/lock-check.js';
+
+/**
+ * PUT: streams the body into view.writeFile (never buffered), chunked or with a
+ * Content-Length that must be met exactly. 201 when created, 204 when replaced.
+ */
+export async function handlePut(ctx: DavContext): Promise<void> {
+  const { req } = ctx;
+  if (req.headers['content-range'] !== undefined) throw new HttpError(400, 'Content-Range on PUT is not supported');
+  const existing = await ctx.state.statOrNull(ctx.path);
+  if (existing?.isDir) throw new HttpError(405, 'cannot PUT to a folder');
+  await checkIfAndLocks(
+    ctx,
+    existing ? [{ path: ctx.path, kind: 'resource' }] : [{ path: parentOf(ctx.path), kind: 'members' }],
+  );
+  if (evaluatePreconditions(req, existing) !== 'proceed') throw new HttpError(412, 'precondition failed');
+  const expectedSize = declaredLength(req);
+  const opts: { -readonly [K in keyof WriteFileOptions]: WriteFileOptions[K] } = {};
+  if (expectedSize !== undefined) opts.expectedSize = expectedSize;
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*') opts.mode = 'create';
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch !== undefined) {
+    const tags = parseEtagList(ifMatch);
+    if (tags[0] === '*') opts.mode = 'replace';
+    else if (tags.length === 1) opts.ifContentTag = contentTagOfEtag(tags[0]!) ?? undefined;
+  }
+  ctx.state.continueBody();
+  let result;
+  try {
+    result = await ctx.services.view.writeFile(ctx.path, countedBody(req, expectedSize), opts);
+  } catch (e) {
+    throw toHttpError(e, { missingIsConflict: true, existsStatus: 412 }) ?? e;
+  }
+  const { entry, created } = result;
+  sendEmpty(ctx.res, created ? 201 : 204, { ETag: etagOf(entry), 'Last-Modified': lastModifiedOf(entry) });
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const v = req.headers['content-length'];
+  if (v === undefined || req.headers['transfer-encoding'] !== undefined) return undefined;
+  if (!/^\d{1,15}$/.test(v.trim())) throw new HttpError(400, 'invalid Content-Length');
+  return Number(v);
+}
+
+/**
+ * The request body as chunks, checked against Content-Length. Iterating with
+ * destroyOnReturn: false means a view that stops early leaves the socket usable for the answer.
+ */
+async function* countedBody(req: IncomingMessage, expected: number | undefined): AsyncGenerator<Buffer> {
+  let received = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    yield chunk;
+  }
+  if (expected !== undefined && received !== expected) {
+    throw new HttpError(400, `body ended after ${received} of ${expected} bytes (Content-Length)`);
+  }
+}
