@@ -23,8 +23,9 @@ t.test('init, id, serve from flags / env / config file, clean exit on signals', 
   const a = await startMarble(t, { data, name: 'cli-box' });
   t.equal((await request(a.webdav, { method: 'OPTIONS' })).status < 300, true, 'WebDAV answers OPTIONS');
   t.equal(await marbleId(data), id, 'id while serving: unchanged');
-  const st = await runMarbleCli(['status', '--data', data]);
-  t.ok(st.stdout.trim().length > 0, 'status prints something');
+  // status asks the running instance over its HTTP API
+  const st = await runMarbleCli(['status', '--data', data, '--http', new URL(a.http).host]);
+  t.match(st.stdout, id, `status (--http ${new URL(a.http).host}) names the running instance`);
   t.same(await a.stop(), { code: 0, signal: null }, 'SIGTERM: exit 0');
 
   // environment only; SIGINT
