@@ -29,8 +29,12 @@ function lockCovers(lock: ActiveLock, path: string): boolean {
   return lock.root === path || (lock.depth === 'infinity' && isWithin(path, lock.root));
 }
 
-/** RFC 4918 §10.4: true if at least one list holds. */
-export async function evaluateIf(ctx: DavContext, lists: readonly IfList[]): Promise<boolean> {
+/**
+ * RFC 4918 §10.4: true if at least one list holds. A token in an untagged list also counts
+ * for the other resources the request touches (`touched`, e.g. the parent folder whose
+ * depth-0 lock guards a new member), as mod_dav does: clients send untagged lists.
+ */
+export async function evaluateIf(ctx: DavContext, lists: readonly IfList[], touched: readonly string[] = []): Promise<boolean> {
   for (const list of lists) {
     const resource = list.resource ?? ctx.path;
     let holds = true;
@@ -38,7 +42,9 @@ export async function evaluateIf(ctx: DavContext, lists: readonly IfList[]): Pro
       let met: boolean;
       if (c.kind === 'token') {
         const lock = ctx.services.locks.get(c.value);
-        met = lock !== undefined && lockCovers(lock, resource);
+        met =
+          lock !== undefined &&
+          (lockCovers(lock, resource) || (list.resource === null && touched.some((p) => lockCovers(lock, p))));
       } else {
         const entry = await ctx.state.statOrNull(resource);
         met = entry !== null && etagOf(entry) === c.value.replace(/^W\//, '');
@@ -59,7 +65,7 @@ export async function evaluateIf(ctx: DavContext, lists: readonly IfList[]): Pro
  */
 export async function checkIfAndLocks(ctx: DavContext, scopes: readonly LockScopeCheck[]): Promise<void> {
   const lists = ifListsOf(ctx);
-  if (lists && !(await evaluateIf(ctx, lists))) throw new HttpError(412, 'If header condition failed');
+  if (lists && !(await evaluateIf(ctx, lists, scopes.map((s) => s.path)))) throw new HttpError(412, 'If header condition failed');
   const locks = ctx.services.locks;
   if (locks.size === 0) return;
   const submitted = lists ? submittedTokens(lists) : new Set<string>();
