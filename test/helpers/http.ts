@@ -225,6 +225,8 @@ export interface HugeResult {
   ms: number;
   sentBytes: number;
   head: string;
+  /** The socket error, if the connection failed (e.g. ECONNRESET: reset before we read an answer). */
+  error?: string;
 }
 
 /**
@@ -241,12 +243,13 @@ export function hugePropfind(base: string, rawPath: string, total: number, chunk
     let status = 0;
     let sent = 0;
     let finished = false;
+    let error: string | undefined;
     const finish = () => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ status, ms: Date.now() - t0, sentBytes: sent, head: got.slice(0, 2000) });
+      resolve({ status, ms: Date.now() - t0, sentBytes: sent, head: got.slice(0, 2000), ...(error ? { error } : {}) });
     };
     const timer = setTimeout(finish, timeoutMs);
     let wake: (() => void) | null = null;
@@ -265,7 +268,10 @@ export function hugePropfind(base: string, rawPath: string, total: number, chunk
       }
       poke();
     });
-    sock.on('error', poke);
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      error ??= e.code ?? e.message;
+      poke();
+    });
     sock.on('close', () => {
       poke();
       // give buffered data a moment (status may already be in `got`)

@@ -51,26 +51,36 @@ t.test('full disk: 507 with a clear message, nothing stored is lost, space comes
     try {
       return await request(url, { method: 'PUT', headers, body: patternStream(tooBig, `full-big-${what}`), timeoutMs: 60_000 });
     } catch (e) {
-      t.fail(`${what}: the request failed without an HTTP answer (${(e as Error).message})`);
+      await new Promise((r) => setTimeout(r, 200));
+      t.fail(`${what}: the request failed without an HTTP answer (${(e as Error).message})`, {
+        serverAlive: marble.alive(),
+        stderr: marble.stderr().slice(-4000),
+      });
       return null;
     }
   };
-  const checkRefused = (what: string, r: Reply | null) => {
-    if (!r) return;
+  /** false when the server died (the rest of the test would only repeat that). */
+  const checkRefused = (what: string, r: Reply | null): boolean => {
+    if (!marble.alive()) {
+      t.fail(`${what}: the server died`, { stderr: marble.stderr().slice(-4000) });
+      return false;
+    }
+    if (!r) return true;
     const msg = r.body.toString('utf8');
     t.equal(r.status, 507, `${what}: 507 Insufficient Storage (got ${r.status})`, { body: msg.slice(0, 500) });
     t.match(msg, /space|full|storage/i, `${what}: the message says the disk is full: ${JSON.stringify(msg.slice(0, 200))}`);
+    return true;
   };
 
   // a new file that does not fit (Content-Length known), then one sent chunked as Finder does
-  checkRefused('new 64 MiB file', await refused('new', davUrl(W, 'too-big.bin'), { 'Content-Length': tooBig }));
+  if (!checkRefused('new 64 MiB file', await refused('new', davUrl(W, 'too-big.bin'), { 'Content-Length': tooBig }))) return;
   const gone = await request(davUrl(W, 'too-big.bin'), { maxBody: 0 });
   t.equal(gone.status, 404, `the refused new file was not created, not even partly (GET: ${gone.status}, ${gone.bodyBytes} bytes)`);
-  checkRefused('new 64 MiB file, chunked', await refused('chunked', davUrl(W, 'too-big-chunked.bin'), { 'Transfer-Encoding': 'chunked' }));
+  if (!checkRefused('new 64 MiB file, chunked', await refused('chunked', davUrl(W, 'too-big-chunked.bin'), { 'Transfer-Encoding': 'chunked' }))) return;
   t.equal((await request(davUrl(W, 'too-big-chunked.bin'), { maxBody: 0 })).status, 404, 'the refused chunked file was not created');
 
   // replacing an existing file with something that does not fit: the old content stays
-  checkRefused('replacing victim.bin', await refused('replace', davUrl(W, 'victim.bin'), { 'Content-Length': tooBig }));
+  if (!checkRefused('replacing victim.bin', await refused('replace', davUrl(W, 'victim.bin'), { 'Content-Length': tooBig }))) return;
   const victim = await request(davUrl(W, 'victim.bin'), { maxBody: 0 });
   t.equal(victim.status, 200, 'victim.bin still readable');
   t.equal(victim.sha256, victimSum, 'victim.bin keeps its previous content, byte-identical');
