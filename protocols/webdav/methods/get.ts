@@ -7,6 +7,20 @@ import { contentTypeOf } from '../http/mime.js';
 import { parseRange } from '../http/range.js';
 import { sendCollectionListing } from './collection-listing.js';
 
+/** Bodies up to this size are read in one call and sent with one write (no stream set-up). */
+const SMALL_BODY = 128 * 1024;
+
+async function readExactly(handle: ReadHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = await handle.read(buf, got, length - got, position + got);
+    if (n === 0) throw new Error(`file ended after ${got} of ${length} bytes while reading`);
+    got += n;
+  }
+  return buf;
+}
+
 /** GET: streams the file (or one byte range of it) with ETag and Last-Modified. */
 export async function handleGet(ctx: DavContext): Promise<void> {
   await serveFile(ctx, true);
@@ -48,6 +62,11 @@ async function serveFile(ctx: DavContext, withBody: boolean): Promise<void> {
     ctx.res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
     if (!handle || entry.size === 0) {
       ctx.res.end();
+      return;
+    }
+    const length = end - start + 1;
+    if (length <= SMALL_BODY) {
+      ctx.res.end(await readExactly(handle, start, length));
       return;
     }
     await pipeline(handle.stream(start, end), ctx.res);
