@@ -416,6 +416,15 @@ export class Store {
     return out;
   }
 
+  /** Properties of many nodes in one query, in the order of `nodeIds`. */
+  propsOfMany(nodeIds: readonly string[]): Array<Map<string, string>> {
+    const byNode = new Map(nodeIds.map((id) => [id, new Map<string, string>()]));
+    if (nodeIds.length) {
+      for (const r of this.stmts.propsOfMany.all(JSON.stringify(nodeIds)) as Row[]) byNode.get(r.node_id as string)?.set(r.name as string, r.value as string);
+    }
+    return nodeIds.map((id) => byNode.get(id)!);
+  }
+
   patchProps(nodeId: string, set: ReadonlyMap<string, string>, remove: readonly string[]): void {
     this.db.transaction(() => {
       for (const name of remove) this.stmts.deleteProp.run(nodeId, name);
@@ -486,6 +495,7 @@ function prepare(db: Db) {
     retainedBeyond: db.prepare('SELECT change_id, data_id FROM retained WHERE node_id = ? ORDER BY hlc DESC LIMIT -1 OFFSET ?'),
     deleteRetained: db.prepare('DELETE FROM retained WHERE node_id = ? AND change_id = ?'),
     props: db.prepare('SELECT name, value FROM props WHERE node_id = ? ORDER BY name'),
+    propsOfMany: db.prepare('SELECT node_id, name, value FROM props WHERE node_id IN (SELECT value FROM json_each(?)) ORDER BY name'),
     setProp: db.prepare('INSERT INTO props (node_id, name, value) VALUES (?, ?, ?) ON CONFLICT (node_id, name) DO UPDATE SET value = excluded.value'),
     deleteProp: db.prepare('DELETE FROM props WHERE node_id = ? AND name = ?'),
     splitNodes: db.prepare('SELECT node_id FROM heads GROUP BY node_id HAVING count(*) > 1'),

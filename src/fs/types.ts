@@ -111,6 +111,8 @@ export interface FileSystemView {
   setMeta(path: string, meta: { mtimeNs?: bigint; mode?: number }): Promise<Entry>;
   /** Dead properties (WebDAV) / extended attributes: name -> value, kept with the node. */
   getProps(path: string): Promise<Map<string, string>>;
+  /** Dead properties of many entries at once (by Entry.key, as list() returned them), in order. */
+  getPropsOf(keys: readonly string[]): Promise<Array<Map<string, string>>>;
   /** Applies all sets and removals at once, or none. */
   patchProps(path: string, set: ReadonlyMap<string, string>, remove: readonly string[]): Promise<void>;
   space(): Promise<SpaceInfo>;

@@ -104,6 +104,12 @@ export class MarbleView implements FileSystemView, SessionHost {
     return nodeId ? this.store.props(nodeId) : new Map();
   }
 
+  async getPropsOf(keys: readonly string[]): Promise<Array<Map<string, string>>> {
+    // Only main-tree nodes carry properties; their key is the node id.
+    const nodeIds = keys.map((k) => (isMainKey(k) ? k : ''));
+    return this.store.propsOfMany(nodeIds);
+  }
+
   async space(): Promise<SpaceInfo> {
     const st = await statfs(this.store.dataDir);
     return { usedBytes: this.store.stats().blobBytes, availableBytes: Number(st.bavail) * Number(st.bsize) };
@@ -438,6 +444,10 @@ export class MarbleView implements FileSystemView, SessionHost {
       throw fromSystemError(e, path);
     }
   }
+}
+
+function isMainKey(key: string): boolean {
+  return key === ROOT_NODE || !/^[hsv]:/.test(key);
 }
 
 /** A handle on a shared session: each user's close() commits, the last one ends it. */

@@ -63,7 +63,7 @@ CREATE TABLE heads (
   birth_hlc  INTEGER NOT NULL,
   PRIMARY KEY (node_id, change_id)
 ) STRICT;
-CREATE INDEX heads_dir ON heads (parent_dir, deleted, name);
+CREATE INDEX heads_name ON heads (parent_dir, name);
 
 -- Changes known whose content this instance does not hold yet.
 CREATE TABLE missing (

@@ -173,3 +173,14 @@ t.test('pathOf follows a node wherever it moves, and not past its deletion', asy
   await t.rejects(view.pathOf(entry.key), { code: 'MARBLE_NOT_FOUND' });
   t.equal(await view.pathOf(hist.key), '/.history/b/g.txt', 'history still has it');
 });
+
+t.test('properties of many entries at once', async (t) => {
+  const { view } = makeView(t);
+  await view.writeFile('/p1', chunks('1'));
+  await view.writeFile('/p2', chunks('2'));
+  await view.patchProps('/p2', new Map([['x:a', '1'], ['x:b', '2']]), []);
+  await view.patchProps('/p2', new Map(), ['x:a']);
+  const keys = (await view.list('/')).entries.map((e) => e.key);
+  const props = await view.getPropsOf(keys);
+  t.same(props.map((m) => [...m]), [[], [], [], [['x:b', '2']]]);
+});
