@@ -12,7 +12,7 @@ export class HttpError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     /** An XML body (a DAV:error element) instead of plain text. */
     readonly xmlBody?: string,
-    /** Close the connection after answering (used when the request body is left unread). */
+    /** The request body is left unread: discard it briefly after answering, then close (http/linger.ts). */
     readonly closeConnection = false,
   ) {
     super(message);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { v2 as dav } from 'webdav-server';
 import { attachState, DavRequestState, type DavServices } from './dav-context.js';
 import { HttpError, toHttpError } from './errors.js';
+import { discardBodyThenClose } from './http/linger.js';
 import { parseRequestTarget } from './http/paths.js';
 import { sendText } from './http/respond.js';
 import { errorFields } from './methods/run-handler.js';
@@ -45,12 +46,12 @@ export function createRequestListener(
       attachState(req, state);
       server.executeRequest(req, res);
     } catch (e) {
-      refuse(res, e, services);
+      refuse(req, res, e, services);
     }
   };
 }
 
-function refuse(res: ServerResponse, e: unknown, services: DavServices): void {
+function refuse(req: IncomingMessage, res: ServerResponse, e: unknown, services: DavServices): void {
   const http = toHttpError(e);
   if (!http) services.logger.error({ err: errorFields(e) }, 'webdav: internal error before dispatch');
   if (res.headersSent) {
@@ -58,6 +59,6 @@ function refuse(res: ServerResponse, e: unknown, services: DavServices): void {
     return;
   }
   const headers: Record<string, string> = { ...(http?.headers ?? {}) };
-  if (http?.closeConnection) headers['Connection'] = 'close';
+  if (http?.closeConnection) discardBodyThenClose(req, res);
   sendText(res, http?.status ?? 500, http ? http.message : 'internal server error (logged)', headers);
 }

@@ -1,6 +1,6 @@
 import type { DavContext } from '../dav-context.js';
 import { HttpError } from '../errors.js';
-import { etagOf } from '../http/conditional.js';
+import { etagOf, evaluatePreconditions } from '../http/conditional.js';
 import { parseIfHeader, submittedTokens, type IfList } from '../http/if-header.js';
 import { hrefOf, isWithin } from '../http/paths.js';
 import { escapeXml } from '../xml/xml-write.js';
@@ -27,6 +27,14 @@ export function ifListsOf(ctx: DavContext): IfList[] | null {
 
 function lockCovers(lock: ActiveLock, path: string): boolean {
   return lock.root === path || (lock.depth === 'infinity' && isWithin(path, lock.root));
+}
+
+/** If-Match, If-None-Match, If-Unmodified-Since on the request target (RFC 9110 §13): 412. */
+export async function checkHttpPreconditions(ctx: DavContext): Promise<void> {
+  const h = ctx.req.headers;
+  if (h['if-match'] === undefined && h['if-none-match'] === undefined && h['if-unmodified-since'] === undefined) return;
+  const entry = await ctx.state.statOrNull(ctx.path);
+  if (evaluatePreconditions(ctx.req, entry) !== 'proceed') throw new HttpError(412, 'precondition failed (If-Match / If-None-Match / If-Unmodified-Since)');
 }
 
 /**
@@ -64,6 +72,7 @@ export async function evaluateIf(ctx: DavContext, lists: readonly IfList[], touc
  * its token submitted by its owner (423 otherwise). Call before changing anything.
  */
 export async function checkIfAndLocks(ctx: DavContext, scopes: readonly LockScopeCheck[]): Promise<void> {
+  await checkHttpPreconditions(ctx);
   const lists = ifListsOf(ctx);
   if (lists && !(await evaluateIf(ctx, lists, scopes.map((s) => s.path)))) throw new HttpError(412, 'If header condition failed');
   const locks = ctx.services.locks;

@@ -4,7 +4,7 @@ import { parseDepth, parseTimeout } from '../http/dav-headers.js';
 import { submittedTokens } from '../http/if-header.js';
 import { parentOf } from '../http/paths.js';
 import { sendXml } from '../http/respond.js';
-import { checkIfAndLocks, evaluateIf, ifListsOf } from '../locks/lock-check.js';
+import { checkHttpPreconditions, checkIfAndLocks, evaluateIf, ifListsOf } from '../locks/lock-check.js';
 import type { ActiveLock, LockScope } from '../locks/lock-table.js';
 import { activeLockXml } from '../locks/lock-xml.js';
 import { childElements, findDavChild, isDav, type XmlElement } from '../xml/xml-parse.js';
@@ -24,6 +24,7 @@ export async function handleLock(ctx: DavContext): Promise<void> {
   const info = parseLockInfo(body);
   const depth = parseDepth(headerOf(ctx.req, 'depth'), 'infinity');
   if (depth === 1) throw new HttpError(400, 'LOCK accepts Depth 0 or infinity');
+  await checkHttpPreconditions(ctx);
   const lists = ifListsOf(ctx);
   if (lists && !(await evaluateIf(ctx, lists))) throw new HttpError(412, 'If header condition failed');
   assertNoConflict(ctx, info.scope, depth);

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WriteFileOptions } from '../../../src/fs/types.js';
 import type { DavContext } from '../dav-context.js';
 import { HttpError, toHttpError } from '../errors.js';
-import { contentTagOfEtag, etagOf, evaluatePreconditions, lastModifiedOf, parseEtagList } from '../http/conditional.js';
+import { contentTagOfEtag, etagOf, lastModifiedOf, parseEtagList } from '../http/conditional.js';
 import { parentOf } from '../http/paths.js';
 import { sendEmpty } from '../http/respond.js';
 import { checkIfAndLocks } from '../locks/lock-check.js';
@@ -20,7 +20,6 @@ export async function handlePut(ctx: DavContext): Promise<void> {
     ctx,
     existing ? [{ path: ctx.path, kind: 'resource' }] : [{ path: parentOf(ctx.path), kind: 'members' }],
   );
-  if (evaluatePreconditions(req, existing) !== 'proceed') throw new HttpError(412, 'precondition failed');
   const expectedSize = declaredLength(req);
   const opts: { -readonly [K in keyof WriteFileOptions]: WriteFileOptions[K] } = {};
   if (expectedSize !== undefined) opts.expectedSize = expectedSize;

@@ -1,5 +1,6 @@
 import type { DavContext } from '../dav-context.js';
 import { isClientAbort, toHttpError } from '../errors.js';
+import { discardBodyThenClose } from '../http/linger.js';
 import { sendText, sendXml } from '../http/respond.js';
 
 export type MethodHandler = (ctx: DavContext) => Promise<void>;
@@ -41,7 +42,7 @@ function answerError(ctx: DavContext, e: unknown): void {
   }
   const status = http?.status ?? 500;
   const headers: Record<string, string> = { ...(http?.headers ?? {}) };
-  if (http?.closeConnection) headers['Connection'] = 'close';
+  if (http?.closeConnection) discardBodyThenClose(req, res);
   if (http?.xmlBody) sendXml(res, status, http.xmlBody, headers);
   else sendText(res, status, http ? http.message : 'internal server error (logged)', headers);
 }

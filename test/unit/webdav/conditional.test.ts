@@ -29,7 +29,12 @@ t.test('ETag and Last-Modified drive 304 and 412', async (t) => {
   t.equal(ok.status, 204);
   t.not(ok.headers.etag, etag, 'a new ETag after the content changed');
   t.equal((await h.send('PUT', '/f.txt', { body: 'again', headers: { 'If-Match': etag } })).status, 412, 'the old ETag no longer matches');
-  t.equal((await h.send('DELETE', '/f.txt', { headers: { 'If-Match': etag } })).status, 204, 'If-Match is not checked by DELETE (use If:)');
+  t.equal((await h.send('DELETE', '/f.txt', { headers: { 'If-Match': etag } })).status, 412, 'DELETE checks If-Match too');
+  t.equal((await h.send('PROPPATCH', '/f.txt', { headers: { 'If-Match': etag }, body: '<x/>' })).status, 412, 'so does PROPPATCH');
+  t.equal((await h.send('MOVE', '/f.txt', { headers: { 'If-Match': etag, Destination: `${h.url}g` } })).status, 412, 'and MOVE');
+  t.equal((await h.send('GET', '/f.txt')).status, 200, 'still there');
+  const current = (await h.send('HEAD', '/f.txt')).headers.etag as string;
+  t.equal((await h.send('DELETE', '/f.txt', { headers: { 'If-Match': current } })).status, 204);
 });
 
 t.test('Range: 206 for one range, 416 past the end, whole file for several', async (t) => {
