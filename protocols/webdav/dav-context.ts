@@ -16,7 +16,6 @@ export interface DavServices {
 /** Per-request state, created before webdav-server sees the request. */
 export class DavRequestState {
   private readonly stats = new Map<string, Promise<Entry | null>>();
-  user: string | null = null;
   /** The client sent Expect: 100-continue; answer it only once we really read the body. */
   expectsContinue = false;
   private res: ServerResponse | null = null;
@@ -25,7 +24,6 @@ export class DavRequestState {
     readonly view: FileSystemView,
     /** Decoded view path of the request target. */
     readonly path: string,
-    readonly trailingSlash: boolean,
   ) {}
 
   bindResponse(res: ServerResponse): void {

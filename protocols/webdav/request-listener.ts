@@ -40,7 +40,7 @@ export function createRequestListener(
       if (!STREAMING_METHODS.has(method) && length !== undefined && Number(length) > services.maxXmlBytes) {
         throw new HttpError(413, `request body larger than ${services.maxXmlBytes} bytes`, {}, undefined, true);
       }
-      const state = new DavRequestState(services.view, target.path, target.trailingSlash);
+      const state = new DavRequestState(services.view, target.path);
       state.expectsContinue = expectsContinue;
       state.bindResponse(res);
       attachState(req, state);

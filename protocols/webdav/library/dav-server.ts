@@ -63,7 +63,7 @@ function asLibraryMethod(handler: MethodHandler, services: DavServices): dav.HTT
         services,
         state,
         path: state.path,
-        user: state.user ?? lctx.user?.username ?? null,
+        user: lctx.user?.username ?? null,
       };
       void runHandler(ctx, handler).then(() => {
         if (!lctx.response.writableEnded && !lctx.response.destroyed) done();

@@ -29,7 +29,7 @@ export async function handlePropfind(ctx: DavContext): Promise<void> {
     : null;
   const out = new MultistatusWriter(ctx);
   const sources: PropfindSources = { locks: ctx.services.locks, space };
-  out.add(await describe(ctx, [[ctx.path, entry]], request, sources));
+  await out.add(await describe(ctx, [[ctx.path, entry]], request, sources));
   if (entry.isDir && depth !== 0) await walk(ctx, ctx.path, depth === 'infinity', request, sources, out);
   out.end();
 }
@@ -46,7 +46,7 @@ async function walk(
   do {
     const page = await ctx.services.view.list(dir, { cursor, limit: PAGE });
     const items = page.entries.map((e): [string, Entry] => [childPath(dir, e.name), e]);
-    out.add(await describe(ctx, items, request, sources));
+    await out.add(await describe(ctx, items, request, sources));
     if (recursive) for (const [p, e] of items) if (e.isDir) await walk(ctx, p, true, request, sources, out);
     cursor = page.cursor;
   } while (cursor !== null);
@@ -74,19 +74,31 @@ class MultistatusWriter {
   private pending: string | null = XML_DECL + MULTISTATUS_OPEN;
   constructor(private readonly ctx: DavContext) {}
 
-  add(xml: string): void {
-    if (this.pending === null) {
-      this.ctx.res.write(xml);
-      return;
-    }
+  async add(xml: string): Promise<void> {
+    if (this.pending === null) return this.write(xml);
     if (this.pending.length + xml.length > STREAM_THRESHOLD) {
       this.ctx.res.writeHead(207, { 'Content-Type': 'application/xml; charset=utf-8' });
-      this.ctx.res.write(this.pending);
+      const first = this.pending + xml;
       this.pending = null;
-      this.ctx.res.write(xml);
-      return;
+      return this.write(first);
     }
     this.pending += xml;
+  }
+
+  /** Writes with backpressure: a slow client holds the listing, not the server's memory. */
+  private async write(xml: string): Promise<void> {
+    const res = this.ctx.res;
+    if (res.write(xml)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+    if (res.destroyed) throw Object.assign(new Error('client went away during PROPFIND'), { code: 'ECONNRESET' });
   }
 
   end(): void {

@@ -105,3 +105,15 @@ t.test('a 500-entry Depth 1 PROPFIND is fast and needs no stat per entry', async
 async function* oneChunk(b: Buffer): AsyncGenerator<Buffer> {
   yield b;
 }
+
+t.test('a listing over several pages streams chunked and is complete', async (t) => {
+  const h = await startHarness(t);
+  await h.send('MKCOL', '/many');
+  for (let i = 0; i < 1200; i++) await h.view.writeFile(`/many/file-with-a-longish-name-${i}.txt`, oneChunk(Buffer.from('x')));
+  const r = await h.send('PROPFIND', '/', { headers: { Depth: 'infinity' }, maxBody: 64 << 20 });
+  t.equal(r.status, 207);
+  t.equal(r.headers['transfer-encoding'], 'chunked', 'streamed');
+  t.equal(hrefs(h.text(r)).length, 1202, 'root + folder + 1200 files, across two list pages');
+  t.match(h.text(r), /<\/D:multistatus>$/);
+  t.ok((h.view.calls.get('list') ?? 0) >= 3, 'paged through view.list');
+});
