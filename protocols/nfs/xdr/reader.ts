@@ -159,7 +159,8 @@ export class XdrReader {
 
   /**
    * `string<max>` decoded as UTF-8 (invalid sequences become U+FFFD). Callers
-   * that need the exact bytes, such as file names, use {@link readOpaque}.
+   * that need the exact bytes, such as file names, use {@link readOpaque}: a
+   * decoded string does not round-trip, and re-encoding it can exceed `max`.
    */
   readString(max: number, encoding: BufferEncoding = 'utf8'): string {
     return this.readOpaque(max).toString(encoding);

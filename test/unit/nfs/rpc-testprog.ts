@@ -19,15 +19,17 @@ export function testProgram(state: TestProgState = { running: 0, maxRunning: 0, 
     high: 2,
     procedures: {
       [P.NULL]: () => () => {},
-      // string<64>, unsigned int<8> → the same back
+      // string<64>, unsigned int<8> → the same back. The string is echoed as bytes:
+      // decoding invalid UTF-8 and re-encoding it can exceed the bound.
       [P.ECHO]: (args) => {
-        const s = args.readString(64);
+        const s = args.readOpaque(64);
         const xs = args.readArray(8, (r) => r.readUint());
-        return (w) => w.writeString(s, 64).writeArray(xs, (x, v) => x.writeUint(v), 8);
+        return (w) => w.writeOpaque(s, 64).writeArray(xs, (x, v) => x.writeUint(v), 8);
       },
-      // unsigned int ms → waits, returns ms; counts concurrency
+      // unsigned int ms → waits (at most 100 ms, fuzzed values can be huge), returns ms; counts concurrency
       [P.SLEEP]: async (args) => {
         const ms = args.readUint();
+        if (ms > 100) return { stat: 'GARBAGE_ARGS' };
         state.started++;
         state.running++;
         state.maxRunning = Math.max(state.maxRunning, state.running);
@@ -44,9 +46,10 @@ export function testProgram(state: TestProgState = { running: 0, maxRunning: 0, 
       [P.BAD_BODY]: () => () => {
         throw new Error('body bug');
       },
-      // unsigned int n → opaque of n bytes
+      // unsigned int n (at most 1 MiB) → opaque of n bytes
       [P.BIG]: (args) => {
         const n = args.readUint();
+        if (n > 1024 * 1024) return { stat: 'GARBAGE_ARGS' };
         state.started++;
         return (w) => w.writeOpaque(Buffer.alloc(n, 0x5a));
       },
