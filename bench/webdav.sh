@@ -19,9 +19,12 @@ TOOLS=$(cd "$ROOT/../shared/tools/webdav" 2>/dev/null && pwd) ||
 W=$(mktemp -d "${TMPDIR:-/tmp}/marble-bench.XXXXXX")   # a mkdtemp dir: o+x parents, as the anchor needs
 MPID=
 cleanup() {
-  [ -n "$MPID" ] && kill "$MPID" 2>/dev/null && for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
-  [ -n "$MPID" ] && kill -9 "$MPID" 2>/dev/null
-  "$TOOLS/apache-anchor.sh" stop "$W/apache" >/dev/null 2>&1 || true
+  set +e   # best effort: whatever is still up goes down, and the figures' exit status stands
+  if [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; then
+    for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$MPID" 2>/dev/null
+  fi
+  "$TOOLS/apache-anchor.sh" stop "$W/apache" >/dev/null 2>&1
   rm -rf "$W"
 }
 trap cleanup EXIT
