@@ -1,8 +1,8 @@
 import t from 'tap';
 import { XdrWriter } from '../../../protocols/nfs/xdr/index.js';
 import { RpcDispatcher, encodeCall, type CallHeader, type DispatchOutcome, type Peer } from '../../../protocols/nfs/rpc/index.js';
-import { TEST_PROG, P, testProgram, recordingLogger } from './rpc-testprog.js';
-import { hex, toHex } from './hex.js';
+import { TEST_PROG, P, testProgram, recordingLogger } from './fixtures/rpc-testprog.js';
+import { hex, toHex } from './fixtures/hex.js';
 
 const XID = 0x0a0b0c0d;
 const peer: Peer = { remoteAddress: '127.0.0.1', remotePort: 1000, allowed: true };

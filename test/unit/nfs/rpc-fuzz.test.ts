@@ -1,8 +1,8 @@
 import t from 'tap';
 import { XdrWriter } from '../../../protocols/nfs/xdr/index.js';
 import { RpcClient, RpcServer, encodeCall, recordMark, type Credential } from '../../../protocols/nfs/rpc/index.js';
-import { TEST_PROG, P, testProgram, recordingLogger } from './rpc-testprog.js';
-import { RawConn } from './rpc-socket.js';
+import { TEST_PROG, P, testProgram, recordingLogger } from './fixtures/rpc-testprog.js';
+import { RawConn } from './fixtures/rpc-socket.js';
 
 // Seeded so a failure can be replayed: FUZZ_SEED=<seed> npx tap dist/test/unit/nfs/rpc-fuzz.test.js
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;

@@ -9,7 +9,7 @@ import {
   type CallDecodeResult,
   type Reply,
 } from '../../../protocols/nfs/rpc/message.js';
-import { hex, toHex } from './hex.js';
+import { hex, toHex } from './fixtures/hex.js';
 
 // NFSv3 GETATTR (prog 100003 = 0x186a3, vers 3, proc 1) from "libnfs",
 // uid 1000 gid 100, groups [100, 27], with a 4-byte file handle as args.

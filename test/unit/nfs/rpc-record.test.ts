@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { RecordDecoder, finishRecord, frameRecord, newRecordWriter, recordMark } from '../../../protocols/nfs/rpc/record.js';
-import { hex, toHex } from './hex.js';
+import { hex, toHex } from './fixtures/hex.js';
 
 const throwsCode = (t: Test, f: () => unknown, code: string, msg: string) => t.throws(f, { name: 'RecordError', code }, msg);
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AUTH_STAT, RpcClient, RpcServer, recordMark, type RpcServerOptions, type RpcListenOptions } from '../../../protocols/nfs/rpc/index.js';
-import { TEST_PROG, P, testProgram, recordingLogger, type TestProgState } from './rpc-testprog.js';
-import { RawConn, callMessage, callRecord } from './rpc-socket.js';
-import { hex } from './hex.js';
+import { TEST_PROG, P, testProgram, recordingLogger, type TestProgState } from './fixtures/rpc-testprog.js';
+import { RawConn, callMessage, callRecord } from './fixtures/rpc-socket.js';
+import { hex } from './fixtures/hex.js';
 
 async function start(t: Tap, opts: RpcServerOptions = {}, listen: RpcListenOptions = {}, state?: TestProgState) {
   const logger = recordingLogger();

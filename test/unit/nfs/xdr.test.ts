@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { XdrReader, XdrWriter } from '../../../protocols/nfs/xdr/index.js';
-import { hex, toHex } from './hex.js';
+import { hex, toHex } from './fixtures/hex.js';
 
 const encode = (f: (w: XdrWriter) => void): string => {
   const w = new XdrWriter({ initialSize: 16 });
