@@ -58,9 +58,7 @@ async function describe(
   request: PropfindRequest,
   sources: PropfindSources,
 ): Promise<string> {
-  const dead = needsDeadProps(request)
-    ? await Promise.all(items.map(([p]) => ctx.services.view.getProps(p)))
-    : null;
+  const dead = needsDeadProps(request) ? await ctx.services.view.getPropsOf(items.map(([, e]) => e.key)) : null;
   let xml = '';
   for (let i = 0; i < items.length; i++) {
     const [p, e] = items[i]!;

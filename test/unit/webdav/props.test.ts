@@ -98,6 +98,8 @@ t.test('a 500-entry Depth 1 PROPFIND is fast and needs no stat per entry', async
   }
   t.equal(h.view.calls.get('stat'), 7, 'one stat per request (shared with the library lookup)');
   t.equal(h.view.calls.get('list'), 7, 'one list page per request');
+  t.equal(h.view.calls.get('getPropsOf'), 14, 'dead properties fetched per page (the folder, then its 500 entries), not per entry');
+  t.equal(h.view.calls.get('getProps'), undefined);
   times.sort((a, b) => a - b);
   t.ok(times[3]! < 60, `median ${times[3]} ms (generous bound for loaded CI; ~3 ms on an idle machine)`);
 });
