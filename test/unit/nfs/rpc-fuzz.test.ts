@@ -151,7 +151,11 @@ t.test(`fuzz: ${RECORDS} random and mutated records (seed ${SEED})`, async (t) =
     }
   })();
 
+  // With NODE_OPTIONS=--expose-gc the retained heap is reported too.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
   const rss0 = process.memoryUsage().rss;
+  const heap0 = process.memoryUsage().heapUsed;
   let sent = 0;
   let answered = 0;
   let closes = 0;
@@ -188,7 +192,12 @@ t.test(`fuzz: ${RECORDS} random and mutated records (seed ${SEED})`, async (t) =
   await Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i)));
   fuzzing = false;
   await goodLoop;
+  gc?.();
   const rss1 = process.memoryUsage().rss;
+  if (gc) {
+    const heapGrownMiB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+    t.ok(heapGrownMiB < 32, `heap retained after gc grew by ${heapGrownMiB.toFixed(1)} MiB (< 32) (seed ${SEED})`);
+  }
 
   t.same(failures, [], `no record left unanswered with the connection open (seed ${SEED})`);
   t.ok(sent >= RECORDS, `${sent} records sent`);
