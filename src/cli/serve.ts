@@ -2,6 +2,7 @@ import { Store } from '../core/store.js';
 import { MarbleView } from '../fs/view.js';
 import { startHttp } from '../http/server.js';
 import { startWebDav } from '../../protocols/webdav/index.js';
+import { startNfs } from '../../protocols/nfs/index.js';
 import { createLogger } from './logger.js';
 import { resolveSettings, type RawOptions } from './settings.js';
 import { loadUsers } from './users.js';
@@ -27,8 +28,10 @@ export async function runServe(flags: RawOptions): Promise<void> {
     closers.push(() => dav.close());
     const http = await startHttp({ store, host: s.http.host, port: s.http.port });
     closers.push(() => http.close());
+    const nfs = await startNfs({ view, host: s.nfs.host, port: s.nfs.port, allow: [...s.nfsAllow], portmap: s.portmap, logger: log.child({ component: 'nfs' }) });
+    closers.push(() => nfs.close());
     log.info({ id: store.instanceId, name: store.instanceName, data: s.data, webdav: dav.url, http: http.url }, 'serving');
-    process.stdout.write(`webdav: ${dav.url}\nhttp: ${http.url}\nready\n`);
+    process.stdout.write(`webdav: ${dav.url}\nhttp: ${http.url}\nnfs: ${hostPort(s.nfs.host, nfs.port)}\nready\n`);
   } catch (e) {
     await shutdown();
     throw e;
@@ -56,4 +59,8 @@ export async function runServe(flags: RawOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

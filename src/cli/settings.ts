@@ -17,10 +17,17 @@ export interface Settings {
   readonly allowInsecureAuth: boolean;
   readonly historyKeep: number | undefined;
   readonly logLevel: string;
+  /** NFS v3 + MOUNT listen address. */
+  readonly nfs: Listen;
+  /** NFS clients served (addresses, CIDRs); empty: loopback only. */
+  readonly nfsAllow: readonly string[];
+  /** Also run a portmapper on port 111 (Windows NFS clients need one). */
+  readonly portmap: boolean;
 }
 
 export const DEFAULT_WEBDAV: Listen = { host: '127.0.0.1', port: 8437 };
 export const DEFAULT_HTTP: Listen = { host: '127.0.0.1', port: 8438 };
+export const DEFAULT_NFS: Listen = { host: '127.0.0.1', port: 8439 };
 
 /** Flag values as commander hands them over (strings; undefined when not given). */
 export type RawOptions = Partial<Record<keyof Settings | 'config', string | boolean>>;
@@ -34,6 +41,9 @@ const ENV: Record<Exclude<keyof Settings, never>, string> = {
   allowInsecureAuth: 'MARBLE_ALLOW_INSECURE_AUTH',
   historyKeep: 'MARBLE_HISTORY_KEEP',
   logLevel: 'MARBLE_LOG_LEVEL',
+  nfs: 'MARBLE_NFS',
+  nfsAllow: 'MARBLE_NFS_ALLOW',
+  portmap: 'MARBLE_PORTMAP',
 };
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -61,6 +71,9 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
     allowInsecureAuth: parseBool(pick('allowInsecureAuth')),
     historyKeep: parseCount(pick('historyKeep'), 'history-keep'),
     logLevel: String(pick('logLevel') ?? 'info'),
+    nfs: parseListen(pick('nfs'), DEFAULT_NFS, 'nfs'),
+    nfsAllow: parseAllow(pick('nfsAllow')),
+    portmap: parseBool(pick('portmap')),
   };
 }
 
@@ -86,6 +99,13 @@ export function parseListen(value: unknown, fallback: Listen, what: string): Lis
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${what} ${s}: expected HOST:PORT, e.g. 127.0.0.1:${fallback.port}`);
   return { host: m[1] || m[2] || fallback.host, port };
+}
+
+/** "a, b/24" or a JSON array of addresses and CIDRs. */
+function parseAllow(v: unknown): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
+  return items.map((x) => x.trim()).filter(Boolean);
 }
 
 function optionalString(v: unknown): string | undefined {

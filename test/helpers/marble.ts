@@ -130,6 +130,8 @@ export interface Marble {
   readonly webdav: string;
   /** `http://127.0.0.1:PORT/` of the HTTP API. */
   readonly http: string;
+  /** Port of the NFS v3 + MOUNT server (from the `nfs: HOST:PORT` line). */
+  readonly nfsPort: number;
   /** Resolves with the exit code / signal once the process has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** True while the process has not exited. */
@@ -145,19 +147,20 @@ export interface Marble {
 const STDERR_KEEP = 64 * 1024;
 
 /**
- * Starts `node bin/marble.js serve --data DIR --name N --webdav 127.0.0.1:0 --http 127.0.0.1:0`
- * and waits for the three lines CONTRACTS.md promises on stdout (`webdav: URL`, `http: URL`,
- * `ready`). Rejects with the child's stderr if it exits first, prints something else on
+ * Starts `node bin/marble.js serve --data DIR --name N --webdav 127.0.0.1:0 --http 127.0.0.1:0
+ * --nfs 127.0.0.1:0` and waits for the lines CONTRACTS.md promises on stdout (`webdav: URL`,
+ * `http: URL`, `nfs: HOST:PORT`, `ready`). Rejects with the child's stderr if it exits first, prints something else on
  * stdout, or is not ready in time. The process is SIGKILLed at teardown if still running.
  */
 export async function startMarble(t: Teardown, opts: StartOptions = {}): Promise<Marble> {
   const data = opts.data ?? path.join(await tempDir(t, 'marble-data-'), 'data');
   const name = opts.name ?? 'test';
-  const standard = ['--data', data, '--name', name, '--webdav', '127.0.0.1:0', '--http', '127.0.0.1:0'];
+  const standard = ['--data', data, '--name', name, '--webdav', '127.0.0.1:0', '--http', '127.0.0.1:0', '--nfs', '127.0.0.1:0'];
   const args = [marbleBin, 'serve', ...(opts.flags === false ? [] : standard), ...(opts.args ?? [])];
   const proc = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...process.env, ...opts.env },
+    // NFS on a free port unless the test says otherwise (the default 8439 would collide between tests)
+    env: { MARBLE_NFS: '127.0.0.1:0', ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -183,10 +186,11 @@ export async function startMarble(t: Teardown, opts: StartOptions = {}): Promise
   });
 
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
-  const { webdav, http } = await new Promise<{ webdav: string; http: string }>((resolve, reject) => {
+  const { webdav, http, nfsPort } = await new Promise<{ webdav: string; http: string; nfsPort: number }>((resolve, reject) => {
     let out = '';
     let webdav = '';
     let http = '';
+    let nfsPort = 0;
     let done = false;
     const fail = (why: string) => {
       if (done) return;
@@ -213,11 +217,12 @@ export async function startMarble(t: Teardown, opts: StartOptions = {}): Promise
         let m: RegExpMatchArray | null;
         if (!webdav && (m = /^webdav: (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line))) webdav = m[1]!;
         else if (webdav && !http && (m = /^http: (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line))) http = m[1]!;
-        else if (webdav && http && line === 'ready') {
+        else if (webdav && http && !nfsPort && (m = /^nfs: (?:\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(line))) nfsPort = Number(m[1]);
+        else if (webdav && http && nfsPort && line === 'ready') {
           done = true;
           clearTimeout(timer);
-          resolve({ webdav, http });
-        } else fail(`unexpected stdout line ${JSON.stringify(line)} (contract: webdav:, http:, ready)`);
+          resolve({ webdav, http, nfsPort });
+        } else fail(`unexpected stdout line ${JSON.stringify(line)} (contract: webdav:, http:, nfs:, ready)`);
       }
     });
   });
@@ -238,6 +243,7 @@ export async function startMarble(t: Teardown, opts: StartOptions = {}): Promise
     name,
     webdav,
     http,
+    nfsPort,
     exited,
     alive,
     stderr,

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * READDIR/READDIRPLUS cookies. The view lists a folder in name order and resumes after
+ * a name, so a cookie stands for the name of the entry it follows: a 63-bit hash of the
+ * name, remembered here per folder. Entries added or removed elsewhere in the folder do
+ * not move it. Cookies 1 and 2 are '.' and '..'; 0 is the start.
+ *
+ * The table lives in memory (bounded, least recently used folders go first); it is
+ * tied to the cookie verifier, which changes on every server start, so a client holding
+ * a cookie from before a restart or an eviction gets NFS3ERR_BAD_COOKIE and restarts
+ * the listing, as RFC 1813 intends.
+ */
+export const COOKIE_DOT = 1n;
+export const COOKIE_DOTDOT = 2n;
+
+export class CookieTable {
+  private readonly dirs = new Map<string, Map<bigint, string>>();
+  private names = 0;
+
+  constructor(private readonly maxNames = 500_000) {}
+
+  cookieFor(dirKey: string, name: string): bigint {
+    let dir = this.dirs.get(dirKey);
+    if (!dir) {
+      dir = new Map();
+      this.dirs.set(dirKey, dir);
+    } else {
+      this.dirs.delete(dirKey);
+      this.dirs.set(dirKey, dir);
+    }
+    let c = createHash('sha256').update(name).digest().readBigUInt64BE(0) >> 1n;
+    if (c <= COOKIE_DOTDOT) c += 3n;
+    if (!dir.has(c)) {
+      dir.set(c, name);
+      this.names++;
+      this.evict(dirKey);
+    }
+    return c;
+  }
+
+  /** The name a cookie stands for, or undefined when unknown (BAD_COOKIE). */
+  nameOf(dirKey: string, cookie: bigint): string | undefined {
+    return this.dirs.get(dirKey)?.get(cookie);
+  }
+
+  private evict(keep: string): void {
+    for (const [key, dir] of this.dirs) {
+      if (this.names <= this.maxNames || key === keep) break;
+      this.dirs.delete(key);
+      this.names -= dir.size;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { readFh, readName, readSattr, writePostOpAttr, writePostOpFh } from '../wire.js';
+import { DirWcc, OK, reply, type NfsProcedure } from './procedure.js';
+import { applyCreateAttrs } from './sattr.js';
+
+/** MKDIR3. */
+export const mkdir: NfsProcedure = async (args, call, nfs) => {
+  const fh = readFh(args);
+  const name = readName(args);
+  const sattr = readSattr(args);
+  let wcc: DirWcc | undefined;
+  try {
+    const dir = await nfs.resolve(fh);
+    wcc = await DirWcc.of(nfs, call, dir);
+    const path = nfs.childPath(dir, name);
+    await nfs.view.mkdir(path, sattr.mode !== undefined ? { mode: sattr.mode & 0o7777 } : {});
+    let obj = await nfs.at(path);
+    if (sattr.mtime !== undefined || sattr.atime !== undefined) {
+      await applyCreateAttrs(nfs, obj, { ...sattr, size: undefined });
+      obj = await nfs.refresh(obj);
+    }
+    const attrs = await nfs.attrs(obj, call);
+    const dirWcc = await wcc.after();
+    return reply(OK, (w) => {
+      writePostOpFh(w, obj.fh);
+      writePostOpAttr(w, attrs);
+      dirWcc(w);
+    });
+  } catch (e) {
+    const status = nfs.status(e, call);
+    const dirWcc = await (wcc ?? (await DirWcc.of(nfs, call, undefined))).after();
+    return reply(status, dirWcc);
+  }
+};

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { FsError, isFsError } from '../../src/fs/errors.js';
+import type { Entry, FileSystemView } from '../../src/fs/types.js';
+import { CookieTable } from './cookies.js';
+import { DuplicateRequestCache } from './drc.js';
+import { NF3DIR, NF3LNK, NF3REG, NFS3, NFS_MAXNAMLEN, type NfsStat3 } from './constants.js';
+import { invalid, nameTooLong, nfsStatusOf, staleHandle } from './errors.js';
+import { fileIdOf, HandleCodec } from './handles.js';
+import { ReadCache } from './reads.js';
+import type { CallContext, RpcLogger } from './rpc/dispatcher.js';
+import type { Fattr } from './wire.js';
+import { WriteTable } from './writes.js';
+
+/** Dead properties (view.patchProps) where NFS keeps what the tree has no field for. */
+export const PROP = {
+  /** a symbolic link: the file's content is the target */
+  symlink: '{urn:marble:nfs}symlink',
+  /** atime set by SETATTR, in nanoseconds (the tree keeps no access time) */
+  atime: '{urn:marble:nfs}atime',
+  /** the verifier of an EXCLUSIVE CREATE, so its retransmission succeeds */
+  createVerifier: '{urn:marble:nfs}create-verifier',
+  /** on the root: format-2 file handle hash -> key */
+  handlePrefix: '{urn:marble:nfs}fh-',
+} as const;
+
+/** Largest symlink target; files above it are never links, so their props are not looked up. */
+export const MAX_SYMLINK = 4096;
+
+/** One object a request names: its stable key, where it is now, and its committed state. */
+export interface NfsObject {
+  key: string;
+  path: string;
+  entry: Entry;
+  fh: Buffer;
+}
+
+interface NfsMeta {
+  link: boolean;
+  atimeNs: bigint | undefined;
+}
+
+export interface NfsStateOptions {
+  /** uncommitted writes become a change after this long without writes (default 1000 ms) */
+  writeIdleMs?: number;
+  /** idle read handles close after this long (default 2000 ms) */
+  readIdleMs?: number;
+  /** duplicate-request cache size (default 4096 replies) */
+  drcEntries?: number;
+}
+
+/** 64-bit fsid of the one file system we export (stable: a constant, there is one tree). */
+export const FSID = 0x6d61_7262_6c65n; // "marble"
+
+/**
+ * What every procedure shares: the view, file-handle codec, write sessions, cached
+ * read handles, readdir cookies, the duplicate-request cache, the verifiers of this
+ * server start, and the attribute mapping from Entry to fattr3.
+ */
+export class NfsState {
+  /** changes on every start: clients resend UNSTABLE writes a COMMIT did not cover */
+  readonly writeVerf = randomBytes(8);
+  /** changes on every start: readdir cookies from before are unknown */
+  readonly cookieVerf = randomBytes(8);
+  readonly codec: HandleCodec;
+  readonly writes: WriteTable;
+  readonly reads: ReadCache;
+  readonly cookies = new CookieTable();
+  readonly drc: DuplicateRequestCache;
+  /** MOUNT's record of who mounted what, for DUMP: "address path" */
+  readonly mounts = new Set<string>();
+  private readonly meta = new Map<string, NfsMeta>();
+
+  constructor(
+    readonly view: FileSystemView,
+    readonly logger: RpcLogger,
+    opts: NfsStateOptions = {},
+  ) {
+    this.codec = new HandleCodec({
+      load: async (hash) => (await view.getProps('/')).get(PROP.handlePrefix + hash),
+      save: (hash, key) => view.patchProps('/', new Map([[PROP.handlePrefix + hash, key]]), []),
+    });
+    this.writes = new WriteTable(view, {
+      idleMs: opts.writeIdleMs ?? 1000,
+      closeMs: 30_000,
+      onCommitted: (key) => this.reads.invalidate(key),
+      onError: (key, e) => this.logger.warn({ key, err: String(e) }, 'nfs: committing writes failed'),
+    });
+    this.reads = new ReadCache(view, opts.readIdleMs ?? 2000);
+    this.drc = new DuplicateRequestCache(opts.drcEntries ?? 4096);
+  }
+
+  /** The object a file handle names. @throws NfsError BADHANDLE (malformed) or STALE (gone). */
+  async resolve(fh: Buffer): Promise<NfsObject> {
+    const key = await this.codec.decode(fh);
+    let path: string;
+    let entry: Entry;
+    try {
+      path = await this.view.pathOf(key);
+      entry = await this.view.stat(path);
+    } catch (e) {
+      if (isFsError(e, 'MARBLE_NOT_FOUND')) throw staleHandle(key);
+      throw e;
+    }
+    if (entry.key !== key) throw staleHandle(key);
+    return { key, path, entry, fh: Buffer.from(fh) };
+  }
+
+  /** The object at `path` (after a LOOKUP or a create). */
+  async at(path: string): Promise<NfsObject> {
+    const entry = await this.view.stat(path);
+    return { key: entry.key, path, entry, fh: await this.codec.encode(entry.key) };
+  }
+
+  /** Re-reads an object's committed state. */
+  async refresh(obj: NfsObject): Promise<NfsObject> {
+    return { ...obj, entry: await this.view.stat(obj.path) };
+  }
+
+  /**
+   * The path of `name` inside folder `dir`.
+   * @throws NfsError NAMETOOLONG, INVAL (not UTF-8, '.', '..', '/', NUL), NOTDIR.
+   */
+  childPath(dir: NfsObject, name: Buffer): string {
+    if (!dir.entry.isDir) throw new FsError('MARBLE_NOT_DIR', `${dir.path}: not a folder`);
+    if (name.length > NFS_MAXNAMLEN) throw nameTooLong(name.length);
+    const s = name.toString('utf8');
+    if (!Buffer.from(s, 'utf8').equals(name)) throw invalid('name is not UTF-8');
+    if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\0')) throw invalid(`invalid name ${JSON.stringify(s)}`);
+    return joinPath(dir.path, s);
+  }
+
+  /** fattr3 of an object as this caller sees it. */
+  async attrs(obj: NfsObject, call: CallContext): Promise<Fattr> {
+    const meta = await this.metaOf(obj.key, obj.path, obj.entry);
+    return this.fattr(obj.entry, meta, call);
+  }
+
+  /** Post-operation attributes: best effort, never throws (post_op_attr may be absent). */
+  async attrsAfter(obj: NfsObject, call: CallContext): Promise<Fattr | undefined> {
+    try {
+      return await this.attrs(await this.refresh(obj), call);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** fattr3 for each entry of a listing, fetching the NFS properties of all in one go. */
+  async attrsOfListing(entries: readonly Entry[], call: CallContext): Promise<Fattr[]> {
+    const need = entries.filter((e) => !this.meta.has(e.key));
+    if (need.length) {
+      const props = await this.view.getPropsOf(need.map((e) => e.key));
+      need.forEach((e, i) => this.remember(e.key, metaFrom(props[i]!)));
+    }
+    return entries.map((e) => this.fattr(e, this.meta.get(e.key) ?? { link: false, atimeNs: undefined }, call));
+  }
+
+  async isSymlink(obj: NfsObject): Promise<boolean> {
+    return (await this.metaOf(obj.key, obj.path, obj.entry)).link;
+  }
+
+  /** Records NFS properties we just wrote, so the cache stays right. */
+  noteMeta(key: string, patch: Partial<NfsMeta>): void {
+    const m = this.meta.get(key) ?? { link: false, atimeNs: undefined };
+    this.remember(key, { ...m, ...patch });
+  }
+
+  /** Forgets everything cached about a removed object. */
+  forget(key: string): void {
+    this.meta.delete(key);
+    this.reads.invalidate(key);
+    this.writes.forget(key);
+  }
+
+  /**
+   * The nfsstat3 to answer for an error; anything not a domain or protocol error is
+   * logged and answered NFS3ERR_SERVERFAULT.
+   */
+  status(e: unknown, call: CallContext): NfsStat3 {
+    const s = nfsStatusOf(e);
+    if (s !== null) {
+      this.logger.debug({ xid: call.xid, proc: call.proc, status: s, err: (e as Error).message }, 'nfs: error reply');
+      return s;
+    }
+    this.logger.error({ xid: call.xid, proc: call.proc, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'nfs: procedure failed');
+    return NFS3.ERR_SERVERFAULT;
+  }
+
+  async close(): Promise<void> {
+    await this.writes.closeAll();
+    this.reads.closeAll();
+  }
+
+  private fattr(e: Entry, meta: NfsMeta, call: CallContext): Fattr {
+    const over = e.isDir ? undefined : this.writes.overlay(e.key);
+    const size = BigInt(over?.size ?? e.size);
+    const mtimeNs = over?.mtimeNs ?? e.mtimeNs;
+    const ctimeNs = over && over.mtimeNs > e.ctimeNs ? over.mtimeNs : e.ctimeNs;
+    const ids = call.cred.kind === 'sys' ? call.cred : { uid: 65534, gid: 65534 };
+    let mode = e.mode & 0o7777;
+    if (e.readOnly) mode &= ~0o222;
+    return {
+      type: e.isDir ? NF3DIR : meta.link ? NF3LNK : NF3REG,
+      mode,
+      nlink: e.isDir ? 2 : 1,
+      uid: ids.uid,
+      gid: ids.gid,
+      size,
+      used: ((size + 4095n) / 4096n) * 4096n,
+      fsid: FSID,
+      fileid: fileIdOf(e.key),
+      atimeNs: meta.atimeNs ?? mtimeNs,
+      mtimeNs,
+      ctimeNs,
+    };
+  }
+
+  private async metaOf(key: string, path: string, entry: Entry): Promise<NfsMeta> {
+    const have = this.meta.get(key);
+    if (have) return have;
+    const meta = metaFrom(await this.view.getProps(path));
+    // A link's content is its target: a big file cannot be one (checked after the lookup, so the answer is cached either way).
+    if (entry.isDir || entry.size > MAX_SYMLINK) meta.link = false;
+    this.remember(key, meta);
+    return meta;
+  }
+
+  private remember(key: string, meta: NfsMeta): void {
+    this.meta.delete(key);
+    this.meta.set(key, meta);
+    if (this.meta.size > 100_000) this.meta.delete(this.meta.keys().next().value!);
+  }
+}
+
+function metaFrom(props: Map<string, string>): NfsMeta {
+  const atime = props.get(PROP.atime);
+  return { link: props.has(PROP.symlink), atimeNs: atime && /^\d+$/.test(atime) ? BigInt(atime) : undefined };
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+export function parentPath(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
