@@ -69,6 +69,8 @@ export class NfsState {
   /** MOUNT's record of who mounted what, for DUMP: "address path" */
   readonly mounts = new Set<string>();
   private readonly meta = new Map<string, NfsMeta>();
+  /** key -> the path it was last found at; always confirmed by a stat before use */
+  private readonly paths = new Map<string, string>();
 
   constructor(
     readonly view: FileSystemView,
@@ -92,6 +94,13 @@ export class NfsState {
   /** The object a file handle names. @throws NfsError BADHANDLE (malformed) or STALE (gone). */
   async resolve(fh: Buffer): Promise<NfsObject> {
     const key = await this.codec.decode(fh);
+    // Where the key was last seen: one stat confirms it (a rename elsewhere makes it miss).
+    const seen = this.paths.get(key);
+    if (seen !== undefined) {
+      const entry = await this.view.stat(seen).catch(() => undefined);
+      if (entry?.key === key) return { key, path: seen, entry, fh: Buffer.from(fh) };
+      this.paths.delete(key);
+    }
     let path: string;
     let entry: Entry;
     try {
@@ -102,12 +111,20 @@ export class NfsState {
       throw e;
     }
     if (entry.key !== key) throw staleHandle(key);
+    this.rememberPath(key, path);
     return { key, path, entry, fh: Buffer.from(fh) };
+  }
+
+  private rememberPath(key: string, path: string): void {
+    this.paths.delete(key);
+    this.paths.set(key, path);
+    if (this.paths.size > 50_000) this.paths.delete(this.paths.keys().next().value!);
   }
 
   /** The object at `path` (after a LOOKUP or a create). */
   async at(path: string): Promise<NfsObject> {
     const entry = await this.view.stat(path);
+    this.rememberPath(entry.key, path);
     return { key: entry.key, path, entry, fh: await this.codec.encode(entry.key) };
   }
 
@@ -167,6 +184,7 @@ export class NfsState {
   /** Forgets everything cached about a removed object. */
   forget(key: string): void {
     this.meta.delete(key);
+    this.paths.delete(key);
     this.reads.invalidate(key);
     this.writes.forget(key);
   }
