@@ -89,7 +89,7 @@ function expectSuccess(rep: DecodedReply): XdrReader {
 /** A real MarbleView over a temp data dir, served by startNfs on a loopback port, and a client. */
 export async function nfsHarness(
   t: { teardown(fn: () => unknown): void },
-  opts: Partial<NfsOptions> & { viewOverride?: (v: FileSystemView) => FileSystemView } = {},
+  opts: Partial<NfsOptions> & { viewOverride?: (v: FileSystemView) => FileSystemView; skipMount?: boolean } = {},
 ): Promise<Harness> {
   // Registered before the view's own teardown, so the server stops (committing writes) before the store closes.
   let self: Harness | undefined;
@@ -184,6 +184,7 @@ export async function nfsHarness(
     },
   };
   self = h;
+  if (opts.skipMount) return h;
   const m = await h.mount('/');
   if (!m.fh) throw new Error(`MNT / failed: ${m.status}`);
   h.root = m.fh;
