@@ -23,6 +23,9 @@ export const PROP = {
   handlePrefix: '{urn:marble:nfs}fh-',
 } as const;
 
+/** Growth of a file (bytes) accepted without asking how much space is free. */
+const GROWTH_WITHOUT_CHECK = 64 * 1024 * 1024;
+
 /** Largest symlink target; files above it are never links, so their props are not looked up. */
 export const MAX_SYMLINK = 4096;
 
@@ -144,6 +147,19 @@ export class NfsState {
     if (!Buffer.from(s, 'utf8').equals(name)) throw invalid('name is not UTF-8');
     if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\0')) throw invalid(`invalid name ${JSON.stringify(s)}`);
     return joinPath(dir.path, s);
+  }
+
+  /**
+   * Refuses to grow a file to `end` bytes when the growth exceeds the free space: a
+   * write or SETATTR far past the end would otherwise make the view's write session
+   * track and hash every block of the gap.
+   * @throws FsError NO_SPACE
+   */
+  async checkGrowth(obj: NfsObject, end: number): Promise<void> {
+    const size = this.writes.overlay(obj.key)?.size ?? obj.entry.size;
+    if (end <= size + GROWTH_WITHOUT_CHECK) return;
+    const { availableBytes } = await this.view.space();
+    if (end - size > availableBytes) throw new FsError('MARBLE_NO_SPACE', `${obj.path}: growing to ${end} bytes needs more than the ${availableBytes} bytes free`);
   }
 
   /** fattr3 of an object as this caller sees it. */

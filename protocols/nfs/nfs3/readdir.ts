@@ -1,5 +1,5 @@
 import { NFS3_COOKIEVERFSIZE } from '../constants.js';
-import { NFS3 } from '../constants.js';
+import { MAX_IO, NFS3 } from '../constants.js';
 import { fileIdOf } from '../handles.js';
 import type { NfsObject } from '../state.js';
 import { FATTR3_SIZE, readFh, writePostOpAttr } from '../wire.js';
@@ -14,7 +14,7 @@ export const readdir: NfsProcedure = async (args, call, nfs) => {
   const fh = readFh(args);
   const cookie = args.readUhyper();
   const verf = Buffer.from(args.readFixedOpaque(NFS3_COOKIEVERFSIZE));
-  const count = args.readUint();
+  const count = Math.min(args.readUint(), MAX_IO);
   let dir: NfsObject | undefined;
   try {
     dir = await nfs.resolve(fh);

@@ -1,4 +1,4 @@
-import { NFS3, NFS3_COOKIEVERFSIZE } from '../constants.js';
+import { MAX_IO, NFS3, NFS3_COOKIEVERFSIZE } from '../constants.js';
 import { fileIdOf } from '../handles.js';
 import type { NfsObject } from '../state.js';
 import { FATTR3_SIZE, readFh, writeFattr, writePostOpAttr, type Fattr } from '../wire.js';
@@ -14,8 +14,8 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
   const fh = readFh(args);
   const cookie = args.readUhyper();
   const verf = Buffer.from(args.readFixedOpaque(NFS3_COOKIEVERFSIZE));
-  const dircount = args.readUint();
-  const maxcount = args.readUint();
+  const dircount = Math.min(args.readUint(), MAX_IO);
+  const maxcount = Math.min(args.readUint(), MAX_IO);
   let dir: NfsObject | undefined;
   try {
     dir = await nfs.resolve(fh);

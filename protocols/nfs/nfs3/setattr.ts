@@ -24,6 +24,7 @@ export const setattr: NfsProcedure = async (args, call, nfs) => {
     if (sattr.size !== undefined) {
       if (obj.entry.isDir) throw new NfsError(NFS3.ERR_ISDIR, `${obj.path}: is a folder`);
       if (sattr.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new NfsError(NFS3.ERR_FBIG, 'size too large');
+      await nfs.checkGrowth(obj, Number(sattr.size));
       await nfs.writes.truncate(obj.key, obj.path, Number(sattr.size));
       await nfs.writes.commit(obj.key);
     }

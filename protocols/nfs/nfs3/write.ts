@@ -26,6 +26,7 @@ export const write: NfsProcedure = async (args, call, nfs) => {
     if (obj.entry.isDir) throw new NfsError(NFS3.ERR_ISDIR, `${obj.path}: is a folder`);
     const n = Math.min(count, data.length);
     if (offset + BigInt(n) > BigInt(Number.MAX_SAFE_INTEGER)) throw new NfsError(NFS3.ERR_FBIG, 'offset too large');
+    await nfs.checkGrowth(obj, Number(offset) + n);
     await nfs.writes.write(obj.key, obj.path, obj.entry, Number(offset), data.subarray(0, n));
     let committed = UNSTABLE;
     if (stable !== UNSTABLE) {

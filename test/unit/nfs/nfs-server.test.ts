@@ -5,7 +5,7 @@ import { MOUNT_PROGRAM, MOUNT_V3, MNT3, NFS3, NFSPROC3, PORTMAP_PROGRAM } from '
 import { packKey, unpackKey, fileIdOf } from '../../../protocols/nfs/handles.js';
 import { allowList } from '../../../protocols/nfs/allow.js';
 import { RpcClient } from '../../../protocols/nfs/rpc/index.js';
-import { nfsHarness, readWcc, SYS } from './nfs-harness.js';
+import { nfsHarness, readWcc, SYS } from './fixtures/nfs-harness.js';
 
 t.test('file handles: every key shape packs into 64 bytes and back', async (t) => {
   const u1 = '0b5e4a4e-2a53-4c55-9a7f-3c1d2e0f9a11';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { FSF3_CANSETTIME, FSF3_HOMOGENEOUS, FSF3_LINK, NF3DIR, NF3LNK, NF3REG, NFS3, NFSPROC3 } from '../../../protocols/nfs/constants.js';
 import { readAll } from '../fs/view-fixture.js';
-import { nfsHarness, readAttr, readPostOp, readWcc, writeSattr } from './nfs-harness.js';
+import { nfsHarness, readAttr, readPostOp, readWcc, writeSattr } from './fixtures/nfs-harness.js';
 
 // One test per NFS v3 procedure (RFC 1813), against a real MarbleView over a temp data dir.
 
