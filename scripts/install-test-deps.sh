@@ -18,6 +18,7 @@ PKGS=(
   procps      # ps, used by dav-throughput.sh to find a server's children
   jq          # bench
   util-linux  # mount/umount (tmpfs data dir in the full-disk test, davfs2)
+  libnfs-utils  # test/interop/nfs: nfs-ls, nfs-cp, nfs-cat and libnfs for nfsops.py
 )
 
 missing=()
