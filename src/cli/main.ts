@@ -10,6 +10,10 @@ function common(cmd: Command): Command {
     .option('--config <file>', 'JSON config file (env MARBLE_CONFIG; default <data>/config.json)');
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** The `marble` command: the composition root. */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('marble')
@@ -34,7 +38,9 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--allow-insecure-auth', 'allow Basic auth without TLS beyond loopback').hideHelp())
     .option('--history-keep <n>', 'versions of each file whose content history keeps (default 10)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (env MARBLE_LOG_LEVEL)')
-    .action((o: RawOptions) => runServe(o));
+    .option('--peer <url>', 'keep a connection to this peer, e.g. ws://host:8438/peer (repeatable; env MARBLE_PEERS)', collect)
+    .option('--trust <fingerprint>', "trust the peer with this key fingerprint (repeatable; env MARBLE_TRUST)", collect)
+    .action((o: RawOptions & { peer?: string[] }) => runServe({ ...o, peers: o.peer }));
 
   common(program.command('status').description('show what the instance is doing'))
     .option('--http <host:port>', 'HTTP API address of the running instance')

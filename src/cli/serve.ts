@@ -1,6 +1,7 @@
 import { Store } from '../core/store.js';
 import { MarbleView } from '../fs/view.js';
 import { startHttp } from '../http/server.js';
+import { Replicator } from '../replication/replicator.js';
 import { startWebDav } from '../../protocols/webdav/index.js';
 import { startNfs } from '../../protocols/nfs/index.js';
 import { createLogger } from './logger.js';
@@ -22,15 +23,17 @@ export async function runServe(flags: RawOptions): Promise<void> {
   });
   if (s.historyKeep !== undefined) store.setConfig('history_keep', String(s.historyKeep));
   const view = new MarbleView(store);
+  const replicator = new Replicator({ store, trusted: s.trust, peers: s.peers, log });
   const closers: Array<() => Promise<void>> = [];
   try {
     const dav = await startWebDav({ view, host: s.webdav.host, port: s.webdav.port, users, allowInsecureAuth: s.allowInsecureAuth, logger: log });
     closers.push(() => dav.close());
-    const http = await startHttp({ store, host: s.http.host, port: s.http.port });
+    closers.push(() => replicator.close());
+    const http = await startHttp({ store, replicator, host: s.http.host, port: s.http.port });
     closers.push(() => http.close());
     const nfs = await startNfs({ view, host: s.nfs.host, port: s.nfs.port, allow: [...s.nfsAllow], portmap: s.portmap, logger: log.child({ component: 'nfs' }) });
     closers.push(() => nfs.close());
-    log.info({ id: store.instanceId, name: store.instanceName, data: s.data, webdav: dav.url, http: http.url }, 'serving');
+    log.info({ id: store.instanceId, name: store.instanceName, fingerprint: store.key.fingerprint, data: s.data, webdav: dav.url, http: http.url, peers: s.peers }, 'serving');
     process.stdout.write(`webdav: ${dav.url}\nhttp: ${http.url}\nnfs: ${hostPort(s.nfs.host, nfs.port)}\nready\n`);
   } catch (e) {
     await shutdown();

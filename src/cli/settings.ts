@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { normalizeFingerprint } from '../core/keys.js';
 
 /** host:port to listen on. */
 export interface Listen {
@@ -23,6 +24,10 @@ export interface Settings {
   readonly nfsAllow: readonly string[];
   /** Also run a portmapper on port 111 (Windows NFS clients need one). */
   readonly portmap: boolean;
+  /** Peer endpoints to keep connected to (ws://host:port/peer). */
+  readonly peers: readonly string[];
+  /** Key fingerprints of trusted peers. */
+  readonly trust: readonly string[];
 }
 
 export const DEFAULT_WEBDAV: Listen = { host: '127.0.0.1', port: 8437 };
@@ -30,7 +35,7 @@ export const DEFAULT_HTTP: Listen = { host: '127.0.0.1', port: 8438 };
 export const DEFAULT_NFS: Listen = { host: '127.0.0.1', port: 8439 };
 
 /** Flag values as commander hands them over (strings; undefined when not given). */
-export type RawOptions = Partial<Record<keyof Settings | 'config', string | boolean>>;
+export type RawOptions = Partial<Record<keyof Settings | 'config', string | boolean | string[]>>;
 
 const ENV: Record<Exclude<keyof Settings, never>, string> = {
   data: 'MARBLE_DATA',
@@ -44,6 +49,8 @@ const ENV: Record<Exclude<keyof Settings, never>, string> = {
   nfs: 'MARBLE_NFS',
   nfsAllow: 'MARBLE_NFS_ALLOW',
   portmap: 'MARBLE_PORTMAP',
+  peers: 'MARBLE_PEERS',
+  trust: 'MARBLE_TRUST',
 };
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -74,6 +81,8 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
     nfs: parseListen(pick('nfs'), DEFAULT_NFS, 'nfs'),
     nfsAllow: parseAllow(pick('nfsAllow')),
     portmap: parseBool(pick('portmap')),
+    peers: parseList(pick('peers')).map(checkPeerUrl),
+    trust: parseList(pick('trust')).map(checkFingerprint),
   };
 }
 
@@ -99,6 +108,31 @@ export function parseListen(value: unknown, fallback: Listen, what: string): Lis
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${what} ${s}: expected HOST:PORT, e.g. 127.0.0.1:${fallback.port}`);
   return { host: m[1] || m[2] || fallback.host, port };
+}
+
+/** A list from a repeated flag, a JSON array, or a comma-separated environment variable. */
+function parseList(v: unknown): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  if (Array.isArray(v)) return v.flatMap((x) => parseList(x));
+  return String(v).split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+function checkPeerUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--peer ${url}: expected a URL like ws://host:8438/peer`);
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`--peer ${url}: must start with ws:// or wss://`);
+  if (u.pathname === '/' || u.pathname === '') u.pathname = '/peer';
+  return u.toString();
+}
+
+function checkFingerprint(fp: string): string {
+  const normal = normalizeFingerprint(fp);
+  if (!normal) throw new Error(`--trust ${fp}: not a key fingerprint (marble id prints one: 8 groups of 5 letters and digits)`);
+  return normal;
 }
 
 /** "a, b/24" or a JSON array of addresses and CIDRs. */

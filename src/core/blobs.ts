@@ -21,12 +21,16 @@ const SMALL_BODY = 1024 * 1024;
 export class BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
+  /** Partial downloads (kept across restarts so a transfer resumes). */
+  readonly downloadDir: string;
 
   constructor(dataDir: string) {
     this.blobDir = join(dataDir, 'blobs');
     this.tmpDir = join(dataDir, 'tmp');
     for (let i = 0; i < 256; i++) mkdirSync(join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true });
     mkdirSync(this.tmpDir, { recursive: true });
+    this.downloadDir = join(dataDir, 'downloads');
+    mkdirSync(this.downloadDir, { recursive: true });
   }
 
   path(id: number): string {
@@ -92,7 +96,8 @@ export class BlobStore {
     }
   }
 
-  private writeSmall(id: number, chunks: Buffer[]): void {
+  /** Writes a small blob whole and makes it durable before returning. */
+  writeSmall(id: number, chunks: Buffer[]): void {
     const fd = openSync(this.path(id), 'w', 0o600);
     try {
       for (let pending = chunks; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
@@ -108,6 +113,11 @@ export class BlobStore {
   /** Makes blob `to` a copy of blob `from`: a copy-on-write clone where the filesystem offers one. */
   async clone(from: number, to: number): Promise<void> {
     await copyFile(this.path(from), this.path(to), constants.COPYFILE_FICLONE);
+  }
+
+  /** Copies blob `from` to a file outside the store (a download's workspace), cloning where possible. */
+  async cloneTo(from: number, file: string): Promise<void> {
+    await copyFile(this.path(from), file, constants.COPYFILE_FICLONE);
   }
 
   /** Creates an empty blob (mode 0600). */

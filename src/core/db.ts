@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import initial from './schema/001_initial.js';
+import replication from './schema/002_replication.js';
 
 export type Db = Database.Database;
 
 /** Numbered schema steps; entry i brings the database from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [initial];
+const MIGRATIONS: readonly string[] = [initial, replication];
 
 /**
  * Opens (creating if needed) the instance database in WAL mode and brings its schema up

@@ -27,6 +27,8 @@ export interface Change {
   readonly blockHashes: Buffer | null;
   /** Hybrid logical clock, in milliseconds since the epoch: orders changes across instances. */
   readonly hlc: number;
+  /** Other heads of the node this change closes (resolving a split). */
+  readonly merges: readonly string[];
 }
 
 export interface Head extends NodeMeta {
@@ -39,6 +41,10 @@ export interface Head extends NodeMeta {
   readonly writable: boolean;
   readonly hlc: number;
   readonly birthHlc: number;
+  /** The change whose content this head shows (null for folders and tombstones). */
+  readonly contentChange: string | null;
+  /** Content not here yet: it is being fetched from a peer, `dataId` is the base it builds on. */
+  readonly pending: boolean;
 }
 
 export interface DataRow {
@@ -69,8 +75,17 @@ export interface NewContent {
 export type LocalChange =
   | { readonly kind: 'create'; readonly nodeId?: string; readonly meta: NodeMeta; readonly content?: NewContent | { readonly shareDataId: number } }
   | { readonly kind: 'write'; readonly head: Head; readonly meta: NodeMeta; readonly content: NewContent }
-  | { readonly kind: 'meta'; readonly head: Head; readonly meta: NodeMeta }
+  | { readonly kind: 'meta'; readonly head: Head; readonly meta: NodeMeta; readonly merges?: readonly Head[] }
   | { readonly kind: 'delete'; readonly head: Head };
+
+/** A change whose content this instance still has to fetch. */
+export interface Missing {
+  readonly changeId: string;
+  readonly nodeId: string;
+  /** The content change the fetched ranges apply to, and its blob (null: build from nothing). */
+  readonly baseChangeId: string | null;
+  readonly baseDataId: number | null;
+}
 
 export const NS_PER_MS = 1_000_000n;
 export const NS_PER_S = 1_000_000_000n;

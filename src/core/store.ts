@@ -2,17 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.js';
-import { blockCount, blocksToRanges, packBlockHashes, type Range } from './blocks.js';
+import { blockCount, blocksToRanges, HASH_SIZE, hashOf, packBlockHashes } from './blocks.js';
 import { openDatabase, type Db } from './db.js';
 import { lockDataDir } from './dir-lock.js';
 import { makeId } from './ids.js';
 import { currentPlace, newInstanceId, readMarker, samePlace, writeMarker } from './identity.js';
+import { loadOrCreateKey, type InstanceKey } from './keys.js';
 import {
   NS_PER_S,
   type Change,
   type DataRow,
   type Head,
   type LocalChange,
+  type Missing,
   type NodeMeta,
   type RetainedVersion,
 } from './model.js';
@@ -56,13 +58,16 @@ export class Store {
   /** Blobs freed inside an open atomically(); unlinked only once it commits. */
   private pendingFree: number[] | null = null;
   private dataIds = { next: 0, end: 0 };
+  private createdMissing: Missing[] | null = null;
   instanceId = '';
   instanceName = '';
+  readonly key: InstanceKey;
 
   private constructor(readonly dataDir: string, opts: StoreOptions, private readonly unlock: () => void) {
     this.db = openDatabase(join(dataDir, 'marble.db'));
     this.stmts = prepare(this.db);
     this.blobs = new BlobStore(dataDir);
+    this.key = loadOrCreateKey(dataDir);
     this.establishIdentity(opts);
     this.lastHlc = Number(this.getConfig('hlc') ?? 0);
     this.historyKeep = Number(this.getConfig('history_keep') ?? DEFAULT_HISTORY_KEEP);
@@ -119,7 +124,7 @@ export class Store {
       this.setConfig('instance_name', name);
       this.stmts.upsertCounter.run('node', 0);
       this.stmts.upsertCounter.run('change', 0);
-      this.stmts.upsertInstance.run(id, name, now, now);
+      this.stmts.upsertInstance.run(id, name, now, now, this.key.publicKey.toString('base64'));
     })();
     this.instanceId = id;
     this.instanceName = name;
@@ -278,6 +283,21 @@ export class Store {
     this.listeners.push(listener);
   }
 
+  /** Resolves after the next commit (local, received or materialized), or after `timeoutMs`. */
+  nextCommit(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const listener = () => done();
+      this.listeners.push(listener);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.listeners = self.listeners.filter((l) => l !== listener);
+        resolve();
+      }
+    });
+  }
+
   private commitOne(local: LocalChange, freed: number[]): Head {
     const counter = this.nextCounter('change');
     const hlc = this.nextHlc();
@@ -285,29 +305,23 @@ export class Store {
     let nodeId: string;
     let parentId: string | null = null;
     let meta: NodeMeta;
-    let ranges: Range[] = [];
-    let blockHashes: Buffer | null = null;
-    let dataId: number | null = null;
-    let newContent = false;
+    let touched: { blocks: readonly number[]; hashes: Buffer; size: number } | null = null;
+    let content: HeadContent = NO_CONTENT;
+    let merges: string[] = [];
     switch (local.kind) {
       case 'create': {
         nodeId = local.nodeId ?? this.newNodeId();
         meta = local.meta;
-        const content = local.content;
-        if (content && 'shareDataId' in content) {
-          dataId = content.shareDataId;
-          const data = this.data(dataId);
-          if (!data) throw new Error(`data ${dataId} vanished before a copy committed`);
-          const all = [...Array(blockCount(data.size)).keys()];
-          ranges = blocksToRanges(all, data.size);
-          blockHashes = packBlockHashes(all, data.hashes);
-          newContent = true;
-        } else if (content) {
-          this.insertData(content.dataId, id, content.size, content.hashes);
-          dataId = content.dataId;
-          ranges = blocksToRanges(content.touched, content.size);
-          blockHashes = packBlockHashes(content.touched, content.hashes);
-          newContent = true;
+        const c = local.content;
+        if (c && 'shareDataId' in c) {
+          const data = this.data(c.shareDataId);
+          if (!data) throw new Error(`data ${c.shareDataId} vanished before a copy committed`);
+          touched = { blocks: [...Array(blockCount(data.size)).keys()], hashes: data.hashes, size: data.size };
+          content = { dataId: data.id, contentChange: id, pending: false };
+        } else if (c) {
+          this.insertData(c.dataId, id, c.size, c.hashes);
+          touched = { blocks: c.touched, hashes: c.hashes, size: c.size };
+          content = { dataId: c.dataId, contentChange: id, pending: false };
         }
         break;
       }
@@ -316,16 +330,15 @@ export class Store {
         parentId = local.head.changeId;
         meta = local.meta;
         this.insertData(local.content.dataId, id, local.content.size, local.content.hashes);
-        dataId = local.content.dataId;
-        ranges = blocksToRanges(local.content.touched, local.content.size);
-        blockHashes = packBlockHashes(local.content.touched, local.content.hashes);
-        newContent = true;
+        touched = { blocks: local.content.touched, hashes: local.content.hashes, size: local.content.size };
+        content = { dataId: local.content.dataId, contentChange: id, pending: false };
         break;
       case 'meta':
         nodeId = local.head.nodeId;
         parentId = local.head.changeId;
         meta = local.meta;
-        dataId = local.head.dataId;
+        content = headContentOf(local.head);
+        merges = (local.merges ?? []).map((h) => h.changeId);
         break;
       case 'delete':
         nodeId = local.head.nodeId;
@@ -333,29 +346,46 @@ export class Store {
         meta = local.head;
         break;
     }
-    const change: Change = { id, origin: this.instanceId, counter, nodeId, parentId, kind: local.kind, meta, ranges, blockHashes, hlc };
+    const change: Change = {
+      id, origin: this.instanceId, counter, nodeId, parentId, kind: local.kind, meta,
+      ranges: touched ? blocksToRanges(touched.blocks, touched.size) : [],
+      blockHashes: touched ? packBlockHashes(touched.blocks, touched.hashes) : null,
+      hlc, merges,
+    };
     this.insertChange(change);
-    return this.applyChange(change, dataId, newContent, freed);
+    const head = this.applyChange(change, content, freed);
+    if (content.contentChange === id && content.dataId !== null) this.retain(nodeId, id, content.dataId, hlc, freed);
+    return head;
   }
 
-  /** Moves the node's head from the change's parent to the change (DESIGN §3 "define change"). */
-  private applyChange(c: Change, dataId: number | null, newContent: boolean, freed: number[]): Head {
+  /**
+   * Moves the node's head from the change's parent (and any heads it merges) to the change
+   * (DESIGN §3 "define change"). A parent that is no longer a head means the change is
+   * concurrent with another: the node now has several heads, a split.
+   */
+  private applyChange(c: Change, content: HeadContent, freed: number[]): Head {
     const s = this.stmts;
-    const parent = c.parentId ? (s.headByChange.get(c.nodeId, c.parentId) as Row | undefined) : undefined;
-    const birthHlc = parent ? (parent.birth_hlc as number) : c.hlc;
-    if (parent) {
-      s.deleteHead.run(c.nodeId, c.parentId);
-      if (parent.data_id !== null) this.unref(parent.data_id as number, freed);
-      if (parent.parent_dir !== c.meta.parentDir) s.touchDir.run(parent.parent_dir, c.hlc);
+    const closes = c.parentId ? [c.parentId, ...c.merges] : [];
+    let birthHlc = c.hlc;
+    for (const closed of closes) {
+      const old = s.headByChange.get(c.nodeId, closed) as Row | undefined;
+      if (!old) continue;
+      if (closed === c.parentId) birthHlc = old.birth_hlc as number;
+      s.deleteHead.run(c.nodeId, closed);
+      if (old.data_id !== null) this.unref(old.data_id as number, freed);
+      if (old.parent_dir !== c.meta.parentDir) s.touchDir.run(old.parent_dir, c.hlc);
+      if (old.pending === 1 && old.content_change !== content.contentChange) this.dropMissingIfUnused(old.content_change as string, freed);
     }
     s.touchDir.run(c.meta.parentDir, c.hlc);
     const deleted = c.kind === 'delete';
-    if (deleted) dataId = null;
+    if (deleted) content = NO_CONTENT;
     const m = c.meta;
     const [sec, nsec] = splitNs(m.mtimeNs);
-    s.insertHead.run(c.nodeId, c.id, c.origin, m.name, m.parentDir, m.isDir ? 1 : 0, deleted ? 1 : 0, dataId, m.mode, sec, nsec, m.size, c.hlc, birthHlc);
-    if (dataId !== null) this.ref(dataId);
-    if (newContent && dataId !== null) this.retain(c.nodeId, c.id, dataId, c.hlc, freed);
+    s.insertHead.run(
+      c.nodeId, c.id, c.origin, m.name, m.parentDir, m.isDir ? 1 : 0, deleted ? 1 : 0, content.dataId, m.mode, sec, nsec, m.size,
+      c.hlc, birthHlc, content.contentChange, content.pending ? 1 : 0,
+    );
+    if (content.dataId !== null) this.ref(content.dataId);
     if ((s.headCount.get(c.nodeId) as { n: number }).n > 1) this.splitNodes.add(c.nodeId);
     else this.splitNodes.delete(c.nodeId);
     return toHead(s.headByChange.get(c.nodeId, c.id) as Row);
@@ -377,7 +407,9 @@ export class Store {
     this.stmts.insertChange.run(
       c.id, c.origin, c.counter, c.nodeId, c.parentId, c.kind, m.name, m.parentDir, m.isDir ? 1 : 0, m.mode, sec, nsec, m.size,
       c.ranges.length ? JSON.stringify(c.ranges.map((r) => [r.offset, r.length])) : null, c.blockHashes, c.hlc,
+      this.nextCounter('seq'), c.merges.length ? JSON.stringify(c.merges) : null,
     );
+    this.stmts.setVector.run(c.origin, c.counter);
   }
 
   private insertData(id: number, changeId: string, size: number, hashes: Buffer): void {
@@ -406,6 +438,191 @@ export class Store {
   /** Forgets a blob written for a change that was never committed. */
   discardBlob(dataId: number): void {
     if (!this.data(dataId)) this.blobs.remove(dataId);
+  }
+
+  // ---- replication ----------------------------------------------------------------------
+
+  /** Highest change counter held per origin (each origin's changes are a gap-free prefix). */
+  vector(): Map<string, number> {
+    return new Map((this.stmts.vector.all() as Row[]).map((r) => [r.origin as string, r.counter as number]));
+  }
+
+  /** Changes in local arrival order after `seq`: parents always come before their children. */
+  changesAfter(seq: number, limit: number): Array<{ seq: number; change: Change }> {
+    return (this.stmts.changesAfter.all(seq, limit) as Row[]).map((r) => ({ seq: r.seq as number, change: toChange(r) }));
+  }
+
+  lastSeq(): number {
+    return (this.stmts.maxSeq.get() as { seq: number }).seq;
+  }
+
+  instances(): Array<{ id: string; name: string; publicKey: string | null }> {
+    return (this.stmts.instances.all() as Row[]).map((r) => ({ id: r.id as string, name: r.name as string, publicKey: r.public_key as string | null }));
+  }
+
+  noteInstance(id: string, name: string, publicKey: string | null): void {
+    const now = Date.now();
+    this.stmts.upsertInstance.run(id, name, now, now, publicKey);
+  }
+
+  hasChange(id: string): boolean {
+    return this.stmts.change.get(id) !== undefined;
+  }
+
+  missingList(): Missing[] {
+    return (this.stmts.allMissing.all() as Row[]).map(toMissing);
+  }
+
+  missing(changeId: string): Missing | undefined {
+    const r = this.stmts.missing.get(changeId) as Row | undefined;
+    return r && toMissing(r);
+  }
+
+  /** A local blob holding exactly the content of `changeId`, if this instance has one. */
+  contentSource(changeId: string): DataRow | undefined {
+    const r = this.stmts.contentSource.get(changeId, changeId) as { data_id: number } | undefined;
+    return r ? this.data(r.data_id) : undefined;
+  }
+
+  /**
+   * Stores a change received from a peer and moves heads (metadata is visible at once).
+   * Content it needs is recorded as missing; returns those entries (none for a duplicate).
+   * Throws ReplicationError when the change breaks the protocol (gap, unknown parent).
+   */
+  receive(c: Change): Missing[] {
+    if (this.hasChange(c.id)) return [];
+    const held = this.vector().get(c.origin) ?? 0;
+    if (c.counter !== held + 1) throw new ReplicationError('MARBLE_OUT_OF_ORDER', `change ${c.id} arrived but ${c.origin} is at ${held}`);
+    if (c.parentId && !this.hasChange(c.parentId)) throw new ReplicationError('MARBLE_OUT_OF_ORDER', `change ${c.id} arrived before its parent ${c.parentId}`);
+    for (const m of c.merges) if (!this.hasChange(m)) throw new ReplicationError('MARBLE_OUT_OF_ORDER', `change ${c.id} merges unknown ${m}`);
+    this.lastHlc = Math.max(this.lastHlc, c.hlc);
+    const created: Missing[] = [];
+    this.createdMissing = created;
+    this.atomically((freed) => {
+      this.insertChange(c);
+      this.stmts.setConfig.run('hlc', String(this.lastHlc));
+      let content: HeadContent = NO_CONTENT;
+      if (c.kind === 'meta') content = this.contentAfterParent(c, freed);
+      else if ((c.kind === 'create' && !c.meta.isDir) || c.kind === 'write') {
+        const base = c.kind === 'write' ? this.baseFor(c.nodeId, c.parentId!) : { changeId: null, dataId: null };
+        this.addMissing(c.id, c.nodeId, base);
+        content = { dataId: base.dataId, contentChange: c.id, pending: true };
+      }
+      this.applyChange(c, content, freed);
+    });
+    this.createdMissing = null;
+    for (const l of this.listeners) l([]);
+    return created;
+  }
+
+  /** What fetching a missing change's content takes: its size, every block's hash, and the blocks the base lacks. */
+  contentPlan(changeId: string): { size: number; hashes: Buffer; needed: number[]; baseDataId: number | null } | undefined {
+    const m = this.missing(changeId);
+    const target = this.change(changeId);
+    if (!m || !target) return undefined;
+    const base = m.baseDataId !== null ? this.data(m.baseDataId)?.hashes ?? Buffer.alloc(0) : Buffer.alloc(0);
+    const chain: Change[] = [];
+    for (let c: Change | undefined = target; c && c.id !== m.baseChangeId; c = c.parentId ? this.change(c.parentId) : undefined) {
+      if (c.kind === 'create' || c.kind === 'write') chain.unshift(c);
+      if (c.kind === 'create') break;
+    }
+    const size = target.meta.size;
+    const n = blockCount(size);
+    const hashes = Buffer.alloc(n * HASH_SIZE);
+    const fromBase = chain[0]?.kind === 'create' ? Buffer.alloc(0) : base;
+    fromBase.copy(hashes, 0, 0, Math.min(fromBase.length, hashes.length));
+    for (const c of chain) {
+      const packed = c.blockHashes ?? Buffer.alloc(0);
+      for (let at = 0; at + 4 + HASH_SIZE <= packed.length; at += 4 + HASH_SIZE) {
+        const index = packed.readUInt32BE(at);
+        if (index < n) packed.copy(hashes, index * HASH_SIZE, at + 4, at + 4 + HASH_SIZE);
+      }
+    }
+    const needed: number[] = [];
+    const baseBlocks = fromBase.length / HASH_SIZE;
+    for (let i = 0; i < n; i++) if (i >= baseBlocks || !hashOf(fromBase, i).equals(hashOf(hashes, i))) needed.push(i);
+    return { size, hashes, needed, baseDataId: fromBase.length ? m.baseDataId : null };
+  }
+
+  /**
+   * The content of missing change `changeId` is durable in blob `dataId`: heads waiting for it
+   * now show it. Returns false (and drops nothing) if the change is no longer missing.
+   */
+  materialize(changeId: string, dataId: number, size: number, hashes: Buffer): boolean {
+    const m = this.missing(changeId);
+    const change = this.change(changeId);
+    if (!m || !change) return false;
+    this.atomically((freed) => {
+      this.insertData(dataId, changeId, size, hashes);
+      for (const h of (this.stmts.pendingHeadsOf.all(changeId) as Row[]).map(toHead)) {
+        this.stmts.materializeHead.run(dataId, h.nodeId, h.changeId);
+        if (h.dataId !== null) this.unref(h.dataId, freed);
+        this.ref(dataId);
+      }
+      this.retain(m.nodeId, changeId, dataId, change.hlc, freed);
+      this.stmts.deleteMissing.run(changeId);
+      if (m.baseDataId !== null) this.unref(m.baseDataId, freed);
+      if (this.data(dataId)!.refs <= 0) {
+        this.stmts.deleteData.run(dataId);
+        freed.push(dataId);
+      }
+    });
+    for (const l of this.listeners) l([]);
+    return true;
+  }
+
+  /** The content a change on top of `parentId` builds on: the parent's, as far as it is here. */
+  private baseFor(nodeId: string, parentId: string): { changeId: string | null; dataId: number | null } {
+    const parent = this.stmts.headByChange.get(nodeId, parentId) as Row | undefined;
+    if (parent) {
+      const h = toHead(parent);
+      if (!h.pending) return { changeId: h.contentChange, dataId: h.dataId };
+      const m = h.contentChange ? this.missing(h.contentChange) : undefined;
+      return m ? { changeId: m.baseChangeId, dataId: m.baseDataId } : { changeId: null, dataId: null };
+    }
+    // Concurrent with the current head: build on the newest ancestor content held here.
+    for (let c = this.change(parentId); c; c = c.parentId ? this.change(c.parentId) : undefined) {
+      if (c.kind !== 'create' && c.kind !== 'write') continue;
+      const data = this.contentSource(c.id);
+      if (data) return { changeId: c.id, dataId: data.id };
+      if (c.kind === 'create') break;
+    }
+    return { changeId: null, dataId: null };
+  }
+
+  /** Head content for a metadata change: the parent head's, or (concurrent) the parent's content change. */
+  private contentAfterParent(c: Change, freed: number[]): HeadContent {
+    const parent = this.stmts.headByChange.get(c.nodeId, c.parentId) as Row | undefined;
+    if (parent) return headContentOf(toHead(parent));
+    if (c.meta.isDir) return NO_CONTENT;
+    for (let a = this.change(c.parentId!); a; a = a.parentId ? this.change(a.parentId) : undefined) {
+      if (a.kind !== 'create' && a.kind !== 'write') continue;
+      const data = this.contentSource(a.id);
+      if (data) return { dataId: data.id, contentChange: a.id, pending: false };
+      const existing = this.missing(a.id);
+      if (!existing) this.addMissing(a.id, c.nodeId, a.kind === 'write' ? this.baseFor(a.nodeId, a.parentId!) : { changeId: null, dataId: null });
+      void freed;
+      const m = this.missing(a.id)!;
+      return { dataId: m.baseDataId, contentChange: a.id, pending: true };
+    }
+    return NO_CONTENT;
+  }
+
+  private addMissing(changeId: string, nodeId: string, base: { changeId: string | null; dataId: number | null }): Missing {
+    this.stmts.insertMissing.run(changeId, nodeId, base.changeId, base.dataId);
+    if (base.dataId !== null) this.ref(base.dataId);
+    const m = { changeId, nodeId, baseChangeId: base.changeId, baseDataId: base.dataId };
+    this.createdMissing?.push(m);
+    return m;
+  }
+
+  /** A missing change no head waits for any more (superseded locally) is not fetched. */
+  private dropMissingIfUnused(changeId: string, freed: number[]): void {
+    if ((this.stmts.pendingHeadsOf.all(changeId) as Row[]).length) return;
+    const m = this.missing(changeId);
+    if (!m) return;
+    this.stmts.deleteMissing.run(changeId);
+    if (m.baseDataId !== null) this.unref(m.baseDataId, freed);
   }
 
   // ---- properties -----------------------------------------------------------------------
@@ -459,7 +676,8 @@ export class Store {
 }
 
 function prepare(db: Db) {
-  const headCols = 'node_id, change_id, origin, name, parent_dir, is_dir, deleted, data_id, writable, mode, mtime_s, mtime_ns, size, hlc, birth_hlc';
+  const headCols =
+    'node_id, change_id, origin, name, parent_dir, is_dir, deleted, data_id, writable, mode, mtime_s, mtime_ns, size, hlc, birth_hlc, content_change, pending';
   return {
     getConfig: db.prepare('SELECT value FROM config WHERE key = ?'),
     setConfig: db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -467,8 +685,21 @@ function prepare(db: Db) {
     reserveCounter: db.prepare('UPDATE counters SET value = value + ? WHERE name = ? RETURNING value'),
     upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     upsertInstance: db.prepare(
-      'INSERT INTO instances (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen',
+      'INSERT INTO instances (id, name, first_seen, last_seen, public_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen, public_key = coalesce(excluded.public_key, public_key)',
     ),
+    instances: db.prepare('SELECT id, name, public_key FROM instances ORDER BY id'),
+    setVector: db.prepare('INSERT INTO version_vector (origin, counter) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET counter = max(counter, excluded.counter)'),
+    vector: db.prepare('SELECT origin, counter FROM version_vector'),
+    changesAfter: db.prepare('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+    maxSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM changes'),
+    insertMissing: db.prepare('INSERT OR REPLACE INTO missing (change_id, node_id, base_change_id, base_data_id) VALUES (?, ?, ?, ?)'),
+    missing: db.prepare('SELECT * FROM missing WHERE change_id = ?'),
+    allMissing: db.prepare('SELECT * FROM missing ORDER BY rowid'),
+    deleteMissing: db.prepare('DELETE FROM missing WHERE change_id = ?'),
+    pendingHeadsOf: db.prepare(`SELECT ${headCols} FROM heads WHERE content_change = ? AND pending = 1`),
+    materializeHead: db.prepare('UPDATE heads SET data_id = ?, pending = 0 WHERE node_id = ? AND change_id = ?'),
+    contentSource: db.prepare("SELECT data_id FROM heads WHERE content_change = ? AND pending = 0 AND deleted = 0 AND data_id IS NOT NULL UNION ALL SELECT data_id FROM retained WHERE change_id = ? LIMIT 1"),
+    missingStats: db.prepare('SELECT count(*) AS n FROM missing'),
     instanceName: db.prepare('SELECT name FROM instances WHERE id = ?'),
     headsOf: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ?`),
     headByChange: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ? AND change_id = ?`),
@@ -477,11 +708,11 @@ function prepare(db: Db) {
     allHeadsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND name > ? ORDER BY name, deleted, hlc DESC LIMIT ?`),
     anyLiveChild: db.prepare('SELECT 1 FROM heads WHERE parent_dir = ? AND deleted = 0 LIMIT 1'),
     deleteHead: db.prepare('DELETE FROM heads WHERE node_id = ? AND change_id = ?'),
-    insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`),
+    insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`),
     change: db.prepare('SELECT * FROM changes WHERE id = ?'),
     contentChanges: db.prepare("SELECT * FROM changes WHERE node_id = ? AND kind IN ('create', 'write') ORDER BY hlc, id"),
     insertChange: db.prepare(
-      'INSERT INTO changes (id, origin, counter, node_id, parent_id, kind, name, parent_dir, is_dir, mode, mtime_s, mtime_ns, size, ranges, block_hashes, hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO changes (id, origin, counter, node_id, parent_id, kind, name, parent_dir, is_dir, mode, mtime_s, mtime_ns, size, ranges, block_hashes, hlc, seq, merges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     changeCount: db.prepare('SELECT count(*) AS n FROM changes'),
     data: db.prepare('SELECT * FROM data WHERE id = ?'),
@@ -515,8 +746,27 @@ function joinNs(sec: unknown, nsec: unknown): bigint {
   return BigInt(sec as number) * NS_PER_S + BigInt(nsec as number);
 }
 
+function toMissing(r: Row): Missing {
+  return {
+    changeId: r.change_id as string,
+    nodeId: r.node_id as string,
+    baseChangeId: r.base_change_id as string | null,
+    baseDataId: r.base_data_id as number | null,
+  };
+}
+
+/** A peer broke the replication protocol; the session is closed with this code. */
+export class ReplicationError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ReplicationError';
+  }
+}
+
 function toHead(r: Row): Head {
   return {
+    contentChange: r.content_change as string | null,
+    pending: r.pending === 1,
     nodeId: r.node_id as string,
     changeId: r.change_id as string,
     origin: r.origin as string,
@@ -554,5 +804,18 @@ function toChange(r: Row): Change {
     ranges,
     blockHashes: r.block_hashes as Buffer | null,
     hlc: r.hlc as number,
+    merges: r.merges ? (JSON.parse(r.merges as string) as string[]) : [],
   };
+}
+
+interface HeadContent {
+  readonly dataId: number | null;
+  readonly contentChange: string | null;
+  readonly pending: boolean;
+}
+
+const NO_CONTENT: HeadContent = { dataId: null, contentChange: null, pending: false };
+
+function headContentOf(h: Head): HeadContent {
+  return { dataId: h.dataId, contentChange: h.contentChange, pending: h.pending };
 }

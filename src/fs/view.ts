@@ -9,6 +9,7 @@ import type { Store } from '../core/store.js';
 import { SizeMismatch } from '../core/blobs.js';
 import {
   Conflict,
+  ContentUnavailable,
   Exists,
   FsError,
   fromSystemError,
@@ -29,6 +30,8 @@ import { FileWriteSession, type SessionHost } from './write-session.js';
 export interface ViewOptions {
   /** A write session with no writes for this long commits what it has (NFS has no close). */
   readonly idleCommitMs?: number;
+  /** How long a read waits for content still arriving from a peer before failing. */
+  readonly contentWaitMs?: number;
 }
 
 const DEFAULT_PAGE = 1000;
@@ -41,10 +44,12 @@ export class MarbleView implements FileSystemView, SessionHost {
   readonly tree: Tree;
   private readonly sessions = new Map<string, FileWriteSession>();
   private readonly idleMs: number;
+  private readonly contentWaitMs: number;
 
   constructor(readonly store: Store, opts: ViewOptions = {}) {
     this.tree = new Tree(store);
     this.idleMs = opts.idleCommitMs ?? 1000;
+    this.contentWaitMs = opts.contentWaitMs ?? 2000;
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -78,7 +83,7 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async openRead(path: string): Promise<ReadHandle> {
-    const target = this.resolve(path);
+    const target = await this.resolveWithContent(path);
     let dataId: number | null;
     if (target.kind === 'file') dataId = target.head.dataId;
     else if (target.kind === 'version') {
@@ -196,8 +201,7 @@ export class MarbleView implements FileSystemView, SessionHost {
       const [head] = this.commit(path, [{ kind: 'create', meta: this.newMeta(name, dirId, false, FILE_MODE, size), content: { dataId, size, hashes, touched: all } }], dataId);
       return { entry: this.entryOf(head!), created: true };
     }
-    const base = existing.dataId !== null ? this.store.data(existing.dataId)?.hashes ?? Buffer.alloc(0) : Buffer.alloc(0);
-    const touched = changedBlocks(base, hashes);
+    const touched = changedBlocks(this.contentHashes(existing), hashes);
     if (!touched.length && size === existing.size) {
       this.store.discardBlob(dataId); // identical content: nothing to record
       return { entry: this.entryOf(existing), created: false };
@@ -211,6 +215,7 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async openWrite(path: string): Promise<WriteSession> {
+    await this.resolveWithContent(path);
     const head = this.mainFile(path);
     const open = this.sessions.get(head.nodeId);
     if (open) {
@@ -303,6 +308,27 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   // ---- helpers --------------------------------------------------------------------------
+
+  /**
+   * Resolves a path; if it names a file whose content is still on its way from a peer,
+   * waits a little for it, then fails with MARBLE_CONTENT_UNAVAILABLE (retry later).
+   */
+  private async resolveWithContent(path: string): Promise<Target> {
+    const deadline = Date.now() + this.contentWaitMs;
+    for (;;) {
+      const target = this.resolve(path);
+      if (target.kind !== 'file' || !target.head.pending) return target;
+      const left = deadline - Date.now();
+      if (left <= 0) throw ContentUnavailable(path);
+      await this.store.nextCommit(Math.min(left, 250));
+    }
+  }
+
+  /** Block hashes of what a head shows (for a head still being fetched: what it will be). */
+  contentHashes(head: Head): Buffer {
+    if (head.pending && head.contentChange) return this.store.contentPlan(head.contentChange)?.hashes ?? Buffer.alloc(0);
+    return head.dataId !== null ? this.store.data(head.dataId)?.hashes ?? Buffer.alloc(0) : Buffer.alloc(0);
+  }
 
   private resolve(path: string): Target {
     return this.tree.resolve(splitPath(path));

@@ -3,7 +3,7 @@ import { BLOCK_SIZE, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks
 import type { Head } from '../core/model.js';
 import { nowNs } from '../core/model.js';
 import type { Store } from '../core/store.js';
-import { fromSystemError, NotFound } from './errors.js';
+import { ContentUnavailable, fromSystemError, NotFound } from './errors.js';
 import type { Entry, WriteSession } from './types.js';
 
 export interface SessionHost {
@@ -11,6 +11,7 @@ export interface SessionHost {
   /** The node's current head in the main tree, if it still exists. */
   currentHead(nodeId: string): Head | undefined;
   entryOf(head: Head): Entry;
+  contentHashes(head: Head): Buffer;
   /** Called when the session ends, so the host can forget it. */
   ended(session: FileWriteSession): void;
 }
@@ -107,6 +108,7 @@ export class FileWriteSession implements WriteSession {
   private async ensureWorking() {
     if (this.working) return this.working;
     const head = this.head();
+    if (head.pending) throw ContentUnavailable(this.path);
     const store = this.host.store;
     const dataId = store.allocateDataId();
     if (head.dataId !== null) await store.blobs.clone(head.dataId, dataId);
@@ -136,7 +138,7 @@ export class FileWriteSession implements WriteSession {
       store.discardBlob(w.dataId);
       throw NotFound(this.path);
     }
-    const base = head.dataId !== null ? store.data(head.dataId)?.hashes ?? Buffer.alloc(0) : Buffer.alloc(0);
+    const base = this.host.contentHashes(head);
     const hashes = Buffer.alloc(blockCount(w.size) * HASH_SIZE);
     base.copy(hashes, 0, 0, Math.min(base.length, hashes.length));
     const rehash = [...w.dirty].filter((b) => b < blockCount(w.size));

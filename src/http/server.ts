@@ -1,8 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { WebSocketServer } from 'ws';
 import type { Store } from '../core/store.js';
+import type { PeerStatus, Replicator } from '../replication/replicator.js';
+import { MAX_FRAME } from '../replication/wire.js';
 
 export interface HttpOptions {
   readonly store: Store;
+  readonly replicator?: Replicator;
   readonly host: string;
   readonly port: number;
 }
@@ -16,17 +20,28 @@ export interface StatusReport {
   readonly changes: number;
   readonly splits: number;
   readonly historyKeep: number;
+  readonly fingerprint: string;
+  readonly peers: PeerStatus[];
+  readonly missing: number;
+  readonly queuedDownloads: number;
+  readonly bytesToFetch: number;
 }
 
-export function statusOf(store: Store): StatusReport {
+export function statusOf(store: Store, replicator?: Replicator): StatusReport {
   const stats = store.stats();
+  const fetch = replicator?.fetcher.stats();
   return {
     id: store.instanceId,
     name: store.instanceName,
+    fingerprint: store.key.fingerprint,
     dataDir: store.dataDir,
     ...stats,
     splits: store.splitNodeIds().size,
     historyKeep: store.historyRetention,
+    peers: replicator?.peers() ?? [],
+    missing: store.missingList().length,
+    queuedDownloads: fetch?.queued ?? 0,
+    bytesToFetch: fetch?.bytesToFetch ?? 0,
   };
 }
 
@@ -34,7 +49,22 @@ export function statusOf(store: Store): StatusReport {
 export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.get('/health', async () => ({ ok: true }));
-  app.get('/api/status', async () => statusOf(opts.store));
+  app.get('/api/status', async () => statusOf(opts.store, opts.replicator));
+  if (opts.replicator) {
+    const replicator = opts.replicator;
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
+    app.server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/peer') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => replicator.accept(ws));
+    });
+    app.addHook('onClose', async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    });
+  }
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

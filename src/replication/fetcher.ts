@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BLOCK_SIZE, hashOf } from '../core/blocks.js';
+import type { Store } from '../core/store.js';
+import { ProtocolError } from './wire.js';
+
+/** A connected peer that may have content. */
+export interface ContentSource {
+  readonly peerId: string;
+  /** Whether the peer has seen this change (its version vector covers it). */
+  knows(changeId: string): boolean;
+  /**
+   * Asks for blocks of a change's content. `onBlock` is awaited for each block as it arrives
+   * (the buffer is the caller's to keep). Resolves 'done' when all came, 'nothave' if the peer
+   * lacks that content; rejects if the connection drops.
+   */
+  requestBlocks(changeId: string, blocks: readonly number[], onBlock: (index: number, data: Buffer) => Promise<void>): Promise<'done' | 'nothave'>;
+  /** Ends the connection: the peer sent content that does not match its hash. */
+  fail(error: ProtocolError): void;
+}
+
+export interface FetcherStats {
+  readonly queued: number;
+  readonly active: number;
+  readonly bytesToFetch: number;
+  readonly blocksReceived: number;
+  readonly bytesReceived: number;
+  readonly blocksRefetched: number;
+}
+
+interface Plan {
+  readonly size: number;
+  readonly hashes: Buffer;
+  readonly needed: number[];
+  readonly baseDataId: number | null;
+}
+
+const BATCH = 16;
+const PIPELINE = 4;
+const CONCURRENCY = 8;
+const PARK_MS = 2000;
+
+/**
+ * The download queue (DESIGN §6): each missing change's content is assembled in
+ * downloads/<change>/ from the base blob plus the blocks fetched from any peer that has
+ * it, each block checked against the hash its change recorded. A bitmap on disk records
+ * which blocks arrived, so after a restart only the rest is fetched.
+ */
+export class Fetcher {
+  private readonly queue = new Set<string>();
+  private readonly active = new Set<string>();
+  private readonly sources = new Set<ContentSource>();
+  private wakeups: Array<() => void> = [];
+  private closed = false;
+  private blocksReceived = 0;
+  private bytesReceived = 0;
+  private blocksRefetched = 0;
+  private remainingBytes = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: { warn(o: object, m?: string): void; debug(o: object, m?: string): void },
+    private readonly onMaterialized: (changeId: string) => void,
+  ) {
+    const missing = new Set(store.missingList().map((m) => m.changeId));
+    for (const dir of readdirSync(store.blobs.downloadDir)) {
+      if (!missing.has(decodeURIComponent(dir))) rmSync(join(store.blobs.downloadDir, dir), { recursive: true, force: true });
+    }
+    for (const id of missing) this.enqueue(id);
+  }
+
+  enqueue(changeId: string): void {
+    if (this.closed || this.active.has(changeId)) return;
+    this.queue.add(changeId);
+    this.pump();
+  }
+
+  addSource(s: ContentSource): void {
+    this.sources.add(s);
+    this.wake();
+  }
+
+  removeSource(s: ContentSource): void {
+    this.sources.delete(s);
+  }
+
+  /** Something changed (a peer connected or announced content): parked downloads retry now. */
+  wake(): void {
+    const w = this.wakeups;
+    this.wakeups = [];
+    for (const f of w) f();
+    this.pump();
+  }
+
+  stats(): FetcherStats {
+    let bytes = 0;
+    for (const b of this.remainingBytes.values()) bytes += b;
+    return {
+      queued: this.queue.size + this.active.size,
+      active: this.active.size,
+      bytesToFetch: bytes,
+      blocksReceived: this.blocksReceived,
+      bytesReceived: this.bytesReceived,
+      blocksRefetched: this.blocksRefetched,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  private pump(): void {
+    for (const id of this.queue) {
+      if (this.active.size >= CONCURRENCY || this.closed) return;
+      this.queue.delete(id);
+      this.active.add(id);
+      this.fetch(id)
+        .catch((e) => {
+          this.log.warn({ err: e, change: id }, 'download failed; will retry');
+          if (!this.closed && this.store.missing(id)) setTimeout(() => this.enqueue(id), PARK_MS).unref();
+        })
+        .finally(() => {
+          this.active.delete(id);
+          this.remainingBytes.delete(id);
+          this.pump();
+        });
+    }
+  }
+
+  private async fetch(changeId: string): Promise<void> {
+    const plan = this.store.contentPlan(changeId);
+    if (!plan) return; // no longer missing
+    const dir = join(this.store.blobs.downloadDir, encodeURIComponent(changeId));
+    const work = await Workspace.open(dir, plan, this.store);
+    try {
+      let todo = plan.needed.filter((b) => !work.has(b));
+      this.remainingBytes.set(changeId, todo.length * BLOCK_SIZE);
+      const refused = new Set<ContentSource>();
+      while (todo.length && !this.closed) {
+        if (!this.store.missing(changeId)) return;
+        const source = [...this.sources].find((s) => !refused.has(s) && s.knows(changeId));
+        if (!source) {
+          await this.park();
+          refused.clear();
+          continue;
+        }
+        const outcome = await this.fetchFrom(source, changeId, todo, plan, work).catch(() => 'failed' as const);
+        if (outcome !== 'done') refused.add(source);
+        todo = todo.filter((b) => !work.has(b));
+        this.remainingBytes.set(changeId, todo.length * BLOCK_SIZE);
+      }
+      if (this.closed || !this.store.missing(changeId)) return;
+      const dataId = this.store.allocateDataId();
+      await work.finish(this.store.blobs.path(dataId));
+      if (this.store.materialize(changeId, dataId, plan.size, plan.hashes)) {
+        rmSync(dir, { recursive: true, force: true });
+        this.onMaterialized(changeId);
+      } else this.store.discardBlob(dataId);
+    } finally {
+      await work.close();
+    }
+  }
+
+  /** Requests the blocks in batches, several in flight, from one peer. */
+  private async fetchFrom(source: ContentSource, changeId: string, todo: readonly number[], plan: Plan, work: Workspace): Promise<'done' | 'nothave'> {
+    const batches: number[][] = [];
+    for (let i = 0; i < todo.length; i += BATCH) batches.push(todo.slice(i, i + BATCH));
+    let outcome: 'done' | 'nothave' = 'done';
+    const worker = async () => {
+      for (let batch = batches.shift(); batch && outcome === 'done'; batch = batches.shift()) {
+        const wanted = new Set(batch);
+        const result = await source.requestBlocks(changeId, batch, async (index, data) => {
+          if (!wanted.delete(index)) throw this.lie(source, `sent block ${index} of ${changeId}, which was not asked for`);
+          if (!createHash('sha256').update(data).digest().equals(hashOf(plan.hashes, index))) {
+            throw this.lie(source, `block ${index} of ${changeId} does not match its hash`);
+          }
+          if (work.has(index)) this.blocksRefetched++;
+          await work.put(index, data);
+          this.blocksReceived++;
+          this.bytesReceived += data.length;
+        });
+        if (result === 'nothave') outcome = 'nothave';
+      }
+    };
+    await Promise.all(Array.from({ length: PIPELINE }, worker));
+    return outcome;
+  }
+
+  private lie(source: ContentSource, message: string): ProtocolError {
+    const e = new ProtocolError('MARBLE_BAD_HASH', `peer ${source.peerId} ${message}`, 4406);
+    source.fail(e);
+    return e;
+  }
+
+  private park(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, PARK_MS);
+      timer.unref();
+      this.wakeups.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/**
+ * One download's files: `content` (the base, then each block as it arrives), `have`
+ * (one bit per block, written after the block), `plan` (what is being assembled).
+ */
+class Workspace {
+  private constructor(
+    private readonly dir: string,
+    private readonly fh: FileHandle,
+    private readonly bits: FileHandle,
+    private readonly have: Buffer,
+  ) {}
+
+  static async open(dir: string, plan: Plan, store: Store): Promise<Workspace> {
+    const signature = `${plan.size}:${createHash('sha256').update(plan.hashes).digest('hex')}:${plan.baseDataId ?? ''}\n`;
+    const planFile = join(dir, 'plan');
+    const resumable = existsSync(planFile) && readFileSync(planFile, 'utf8') === signature;
+    if (!resumable) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const content = join(dir, 'content');
+      if (plan.baseDataId !== null) await store.blobs.cloneTo(plan.baseDataId, content);
+      else writeFileSync(content, '');
+      writeFileSync(join(dir, 'have'), Buffer.alloc(Math.ceil(plan.hashes.length / 32 / 8)));
+      writeFileSync(planFile, signature);
+    }
+    const fh = await open(join(dir, 'content'), 'r+');
+    if (!resumable) await fh.truncate(plan.size);
+    const have = readFileSync(join(dir, 'have'));
+    const bits = await open(join(dir, 'have'), 'r+');
+    return new Workspace(dir, fh, bits, have);
+  }
+
+  has(index: number): boolean {
+    return ((this.have[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
+  }
+
+  async put(index: number, data: Buffer): Promise<void> {
+    let done = 0;
+    while (done < data.length) done += (await this.fh.write(data, done, data.length - done, index * BLOCK_SIZE + done)).bytesWritten;
+    this.have[index >> 3]! |= 1 << (index & 7);
+    await this.bits.write(this.have, index >> 3, 1, index >> 3);
+  }
+
+  /** Makes the assembled content durable and moves it to `blobPath`. */
+  async finish(blobPath: string): Promise<void> {
+    await this.fh.sync();
+    renameSync(join(this.dir, 'content'), blobPath);
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await this.bits.close().catch(() => undefined);
+  }
+}

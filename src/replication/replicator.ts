@@ -1,0 +1,193 @@
+import WebSocket from 'ws';
+import { BlockHasher } from '../core/blocks.js';
+import type { Change } from '../core/model.js';
+import type { Store } from '../core/store.js';
+import { Fetcher } from './fetcher.js';
+import { CLOSE, PeerSession, type SessionHost } from './session.js';
+import { MAX_FRAME, ProtocolError } from './wire.js';
+
+export interface ReplicatorOptions {
+  readonly store: Store;
+  /** Fingerprints of peers allowed to connect (and to be connected to). */
+  readonly trusted: readonly string[];
+  /** Peer endpoints to dial, e.g. ws://host:8438/peer. */
+  readonly peers: readonly string[];
+  readonly log: SessionHost['log'];
+}
+
+export interface PeerStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly direction: 'in' | 'out';
+  readonly connectedAt: number;
+  readonly changesReceived: number;
+  /** Changes this instance holds that the peer has not acknowledged having. */
+  readonly lag: number;
+}
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * Replication over WebSockets (DESIGN §6): accepts and dials peers, keeps one session per
+ * peer, feeds received changes to the store and missing content to the fetcher, and wakes
+ * every session when there is something new to send.
+ */
+export class Replicator implements SessionHost {
+  readonly store: Store;
+  readonly log: SessionHost['log'];
+  readonly fetcher: Fetcher;
+  private readonly trusted: Set<string>;
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly all = new Set<PeerSession>();
+  private readonly dialers: Array<{ stop(): void }> = [];
+  private stopped = false;
+
+  constructor(opts: ReplicatorOptions) {
+    this.store = opts.store;
+    this.log = opts.log;
+    this.trusted = new Set(opts.trusted);
+    this.fetcher = new Fetcher(this.store, this.log, (id) => {
+      for (const s of this.sessions.values()) s.announce(id);
+    });
+    this.store.onCommit(() => {
+      for (const s of this.all) s.wake();
+    });
+    for (const url of opts.peers) this.dialers.push(this.dial(url));
+  }
+
+  /** An inbound WebSocket on the peer endpoint. */
+  accept(ws: WebSocket): void {
+    if (this.stopped) return ws.close(CLOSE.shutdown, 'shutting down');
+    this.track(new PeerSession(ws, this, false));
+  }
+
+  isTrusted(fingerprint: string): boolean {
+    return this.trusted.has(fingerprint);
+  }
+
+  ready(session: PeerSession): boolean {
+    const existing = this.sessions.get(session.peerId);
+    if (existing && existing.isReady) {
+      // Both sides dialled: keep the connection dialled by the lower instance id, on both ends.
+      const dialer = (s: PeerSession) => (s.outbound ? this.store.instanceId : s.peerId);
+      if (dialer(existing) <= dialer(session)) return false;
+      existing.close(CLOSE.duplicate, 'replaced by another connection');
+    }
+    this.sessions.set(session.peerId, session);
+    this.fetcher.addSource(session);
+    this.log.info({ peer: session.peerId, name: session.peerName, direction: session.outbound ? 'out' : 'in' }, 'peer connected');
+    return true;
+  }
+
+  closed(session: PeerSession): void {
+    this.all.delete(session);
+    this.fetcher.removeSource(session);
+    if (this.sessions.get(session.peerId) === session) {
+      this.sessions.delete(session.peerId);
+      this.log.info({ peer: session.peerId, name: session.peerName }, 'peer disconnected');
+    }
+  }
+
+  receive(_session: PeerSession, change: Change, inline: Buffer | null): void {
+    for (const missing of this.store.receive(change)) {
+      if (inline && missing.changeId === change.id) this.applyInline(change, inline);
+      else this.fetcher.enqueue(missing.changeId);
+    }
+  }
+
+  connectedIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  announced(): void {
+    this.fetcher.wake();
+  }
+
+  peers(): PeerStatus[] {
+    const vector = this.store.vector();
+    return [...this.sessions.values()].map((s) => {
+      let lag = 0;
+      for (const [origin, counter] of vector) lag += Math.max(0, counter - (s.peerVector.get(origin) ?? 0));
+      return {
+        id: s.peerId,
+        name: s.peerName,
+        fingerprint: s.peerFingerprint,
+        direction: s.outbound ? 'out' : 'in',
+        connectedAt: s.connectedAt,
+        changesReceived: s.changesReceived,
+        lag,
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const d of this.dialers) d.stop();
+    this.fetcher.close();
+    for (const s of [...this.all]) s.close(CLOSE.shutdown, 'shutting down');
+  }
+
+  /** Small content came with its change: verify it against the recorded hashes and store it now. */
+  private applyInline(change: Change, inline: Buffer): void {
+    const plan = this.store.contentPlan(change.id);
+    if (!plan) return;
+    const hasher = new BlockHasher();
+    hasher.update(inline);
+    if (inline.length !== plan.size || !hasher.digest().equals(plan.hashes)) {
+      throw new ProtocolError('MARBLE_BAD_HASH', `inline content of ${change.id} does not match its block hashes`, CLOSE.badHash);
+    }
+    const dataId = this.store.allocateDataId();
+    this.store.blobs.writeSmall(dataId, [inline]);
+    if (!this.store.materialize(change.id, dataId, plan.size, plan.hashes)) this.store.discardBlob(dataId);
+  }
+
+  private track(session: PeerSession): PeerSession {
+    this.all.add(session);
+    return session;
+  }
+
+  /** Keeps a connection to `url` up, reconnecting with capped exponential backoff. */
+  private dial(url: string): { stop(): void } {
+    let stopped = false;
+    let timer: NodeJS.Timeout | null = null;
+    let current: WebSocket | null = null;
+    let failures = 0;
+    let peerId = '';
+    const attempt = () => {
+      if (stopped) return;
+      if (peerId && this.sessions.get(peerId)?.isReady) {
+        // Already connected the other way round: look again later.
+        timer = setTimeout(attempt, BACKOFF_MAX_MS / 4);
+        timer.unref();
+        return;
+      }
+      const ws = new WebSocket(url, { maxPayload: MAX_FRAME, handshakeTimeout: 10_000, perMessageDeflate: false });
+      current = ws;
+      const started = Date.now();
+      let session: PeerSession | null = null;
+      ws.on('open', () => {
+        session = this.track(new PeerSession(ws, this, true));
+      });
+      ws.on('error', (e) => this.log.debug({ err: e, url }, 'dial failed'));
+      ws.on('close', () => {
+        current = null;
+        if (session?.peerId) peerId = session.peerId;
+        if (stopped) return;
+        failures = session && Date.now() - started > 10_000 ? 0 : failures + 1;
+        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
+        timer = setTimeout(attempt, delay * (0.75 + Math.random() * 0.5));
+        timer.unref();
+      });
+    };
+    attempt();
+    return {
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        current?.terminate();
+      },
+    };
+  }
+}

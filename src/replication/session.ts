@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type WebSocket from 'ws';
+import { BLOCK_SIZE, blockCount } from '../core/blocks.js';
+import { fingerprintOf, signWith, verifySignature } from '../core/keys.js';
+import type { Change } from '../core/model.js';
+import { ReplicationError, type Store } from '../core/store.js';
+import type { ContentSource } from './fetcher.js';
+import {
+  decodeBlock,
+  decodeMessage,
+  encodeBlock,
+  encodeMessage,
+  fromWire,
+  INLINE_MAX,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  toWire,
+  type Message,
+  type WireInstance,
+} from './wire.js';
+
+/** What a session needs from the replicator that owns it. */
+export interface SessionHost {
+  readonly store: Store;
+  isTrusted(fingerprint: string): boolean;
+  /** The session authenticated; false means refuse it (e.g. a duplicate connection). */
+  ready(session: PeerSession): boolean;
+  closed(session: PeerSession): void;
+  /** A change arrived; returns once it is stored. */
+  receive(session: PeerSession, change: Change, inline: Buffer | null): void;
+  connectedIds(): string[];
+  announced(changeId: string): void;
+  log: { info(o: object, m?: string): void; warn(o: object, m?: string): void; debug(o: object, m?: string): void };
+}
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const SEND_BATCH = 512;
+const HIGH_WATER = 4 * 1024 * 1024;
+const AUTH_CONTEXT = 'marble-peer-auth-v1\n';
+
+/** WebSocket close codes, one per reason a peer is dropped. */
+export const CLOSE = {
+  badFrame: 4400,
+  untrusted: 4401,
+  badSignature: 4403,
+  badHash: 4406,
+  timeout: 4408,
+  duplicate: 4409,
+  outOfOrder: 4422,
+  shutdown: 1001,
+} as const;
+
+/**
+ * One authenticated connection to a peer, whichever side dialled (DESIGN §6): mutual
+ * challenge-response with pinned keys, version vectors, then each side streams the
+ * changes the other lacks in arrival order and pushes new ones live, and serves blocks.
+ */
+export class PeerSession implements ContentSource {
+  peerId = '';
+  peerName = '';
+  peerFingerprint = '';
+  readonly peerVector = new Map<string, number>();
+  private peerKey: Buffer | null = null;
+  private readonly nonce = randomBytes(32);
+  private authenticated = false;
+  private stateReceived = false;
+  private isClosed = false;
+  private cursor = 0;
+  private sending = false;
+  private wakeSender: (() => void) | null = null;
+  private nextReq = 1;
+  private readonly requests = new Map<number, { onBlock: (i: number, d: Buffer) => Promise<void>; chain: Promise<void>; resolve: (r: 'done' | 'nothave') => void; reject: (e: Error) => void }>();
+  private readonly handshakeTimer: NodeJS.Timeout;
+  readonly connectedAt = Date.now();
+  changesReceived = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly host: SessionHost,
+    readonly outbound: boolean,
+  ) {
+    this.handshakeTimer = setTimeout(() => this.close(CLOSE.timeout, 'handshake timed out'), HANDSHAKE_TIMEOUT_MS);
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', () => this.onClosed());
+    ws.on('error', (e) => host.log.debug({ err: e, peer: this.peerId }, 'peer connection error'));
+    const store = host.store;
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, id: store.instanceId, name: store.instanceName, key: store.key.publicKey.toString('base64'), nonce: this.nonce.toString('base64') });
+  }
+
+  get isReady(): boolean {
+    return this.authenticated && !this.isClosed;
+  }
+
+  /** New local or received changes exist: send what the peer lacks. */
+  wake(): void {
+    const w = this.wakeSender;
+    this.wakeSender = null;
+    w?.();
+  }
+
+  knows(changeId: string): boolean {
+    const at = changeId.lastIndexOf(':');
+    return (this.peerVector.get(changeId.slice(0, at)) ?? 0) >= Number(changeId.slice(at + 1));
+  }
+
+  requestBlocks(changeId: string, blocks: readonly number[], onBlock: (index: number, data: Buffer) => Promise<void>): Promise<'done' | 'nothave'> {
+    if (!this.isReady) return Promise.reject(new Error('peer not connected'));
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.requests.set(req, { onBlock, chain: Promise.resolve(), resolve, reject });
+      this.send({ t: 'want', req, change: changeId, blocks: [...blocks] });
+    });
+  }
+
+  announce(changeId: string): void {
+    if (this.isReady) this.send({ t: 'have', change: changeId });
+  }
+
+  fail(error: ProtocolError): void {
+    this.host.log.warn({ peer: this.peerId, reason: error.reason, err: error.message }, 'dropping peer');
+    this.close(error.code, error.reason);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.onClosed();
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.isClosed) return;
+    try {
+      if (isBinary) this.onBlock(data);
+      else this.onMessage(decodeMessage(data.toString('utf8')));
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fail(e);
+      else if (e instanceof ReplicationError) this.fail(new ProtocolError(e.code, e.message, CLOSE.outOfOrder));
+      else {
+        this.host.log.warn({ err: e, peer: this.peerId }, 'failed to handle a peer frame');
+        this.close(1011, 'internal error');
+      }
+    }
+  }
+
+  private onMessage(m: Message): void {
+    if (!this.authenticated && m.t !== 'hello' && m.t !== 'auth') throw new ProtocolError('MARBLE_NOT_AUTHENTICATED', `${m.t} before authentication`, CLOSE.badFrame);
+    switch (m.t) {
+      case 'hello':
+        return this.onHello(m);
+      case 'auth':
+        return this.onAuth(m.sig);
+      case 'state':
+        return this.onState(m);
+      case 'changes':
+        if (!this.stateReceived) throw new ProtocolError('MARBLE_BAD_FRAME', 'changes before state');
+        for (const w of m.list) {
+          const { change, inline } = fromWire(w);
+          this.host.receive(this, change, inline);
+          this.changesReceived++;
+          if ((this.peerVector.get(change.origin) ?? 0) < change.counter) this.peerVector.set(change.origin, change.counter);
+        }
+        return;
+      case 'want':
+        void this.serve(m.req, m.change, m.blocks);
+        return;
+      case 'done':
+      case 'nothave': {
+        const r = this.requests.get(m.req);
+        if (!r) throw new ProtocolError('MARBLE_BAD_FRAME', `answer to unknown request ${m.req}`);
+        this.requests.delete(m.req);
+        r.chain.then(() => r.resolve(m.t as 'done' | 'nothave'), r.reject);
+        return;
+      }
+      case 'have':
+        this.host.announced(m.change);
+        return;
+    }
+  }
+
+  private onHello(m: Extract<Message, { t: 'hello' }>): void {
+    if (this.peerKey) throw new ProtocolError('MARBLE_BAD_FRAME', 'second hello');
+    if (m.v !== PROTOCOL_VERSION) throw new ProtocolError('MARBLE_VERSION', `peer speaks protocol ${m.v}, this instance ${PROTOCOL_VERSION}`);
+    const key = Buffer.from(m.key, 'base64');
+    const fingerprint = fingerprintOf(key);
+    if (m.id === this.host.store.instanceId) throw new ProtocolError('MARBLE_SELF', 'connected to itself', CLOSE.duplicate);
+    if (!this.host.isTrusted(fingerprint)) {
+      throw new ProtocolError('MARBLE_UNTRUSTED', `key ${fingerprint} of ${m.name} is not trusted (add it with --trust)`, CLOSE.untrusted);
+    }
+    this.peerKey = key;
+    this.peerId = m.id;
+    this.peerName = m.name;
+    this.peerFingerprint = fingerprint;
+    const theirs = Buffer.from(m.nonce, 'base64');
+    if (theirs.length !== 32) throw new ProtocolError('MARBLE_BAD_FRAME', 'nonce must be 32 bytes');
+    const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), theirs, this.nonce, Buffer.from(this.host.store.instanceId)]);
+    this.send({ t: 'auth', sig: signWith(this.host.store.key, proof).toString('base64') });
+    this.theirNonce = theirs;
+  }
+
+  private theirNonce: Buffer | null = null;
+
+  private onAuth(sig: string): void {
+    if (!this.peerKey || !this.theirNonce || this.authenticated) throw new ProtocolError('MARBLE_BAD_FRAME', 'auth out of turn');
+    const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), this.nonce, this.theirNonce, Buffer.from(this.peerId)]);
+    if (!verifySignature(this.peerKey, proof, Buffer.from(sig, 'base64'))) {
+      throw new ProtocolError('MARBLE_BAD_SIGNATURE', `${this.peerName} did not prove it holds its key`, CLOSE.badSignature);
+    }
+    clearTimeout(this.handshakeTimer);
+    this.authenticated = true;
+    if (!this.host.ready(this)) {
+      this.close(CLOSE.duplicate, 'already connected');
+      return;
+    }
+    const store = this.host.store;
+    store.noteInstance(this.peerId, this.peerName, this.peerKey.toString('base64'));
+    const instances: WireInstance[] = store.instances().map((i) => ({ id: i.id, name: i.name, key: i.publicKey }));
+    this.send({ t: 'state', vector: Object.fromEntries(store.vector()), instances, connected: this.host.connectedIds() });
+  }
+
+  private onState(m: Extract<Message, { t: 'state' }>): void {
+    if (this.stateReceived) throw new ProtocolError('MARBLE_BAD_FRAME', 'second state');
+    this.stateReceived = true;
+    for (const [origin, counter] of Object.entries(m.vector)) this.peerVector.set(origin, counter);
+    const known = new Set(this.host.store.instances().map((i) => i.id));
+    for (const i of m.instances) if (!known.has(i.id)) this.host.store.noteInstance(i.id, i.name, i.key);
+    void this.sendLoop();
+  }
+
+  private onBlock(frame: Buffer): void {
+    const { req, index, data } = decodeBlock(frame, BLOCK_SIZE);
+    const r = this.requests.get(req);
+    if (!r) throw new ProtocolError('MARBLE_BAD_FRAME', `block for unknown request ${req}`);
+    const copy = Buffer.from(data);
+    r.chain = r.chain.then(() => r.onBlock(index, copy));
+    r.chain.catch((e) => {
+      if (this.requests.get(req) === r) this.requests.delete(req);
+      r.reject(e);
+    });
+  }
+
+  private onClosed(): void {
+    clearTimeout(this.handshakeTimer);
+    if (!this.isClosed) this.isClosed = true;
+    for (const r of this.requests.values()) r.reject(new Error('peer disconnected'));
+    this.requests.clear();
+    this.wake();
+    this.host.closed(this);
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  private send(m: Message): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(m));
+  }
+
+  /** Streams every change the peer lacks, in arrival order, then waits for more. */
+  private async sendLoop(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    const store = this.host.store;
+    while (!this.isClosed) {
+      const rows = store.changesAfter(this.cursor, SEND_BATCH);
+      if (!rows.length) {
+        await new Promise<void>((resolve) => (this.wakeSender = resolve));
+        continue;
+      }
+      const list = [];
+      for (const { seq, change } of rows) {
+        this.cursor = seq;
+        if (change.counter <= (this.peerVector.get(change.origin) ?? 0)) continue;
+        list.push(toWire(change, this.inlineContent(change)));
+        this.peerVector.set(change.origin, change.counter);
+      }
+      if (list.length) this.send({ t: 'changes', list });
+      await this.drained();
+    }
+  }
+
+  /** Small content travels with its change, so a small file needs no second round trip. */
+  private inlineContent(c: Change): Buffer | undefined {
+    if ((c.kind !== 'create' && c.kind !== 'write') || c.meta.isDir || c.meta.size > INLINE_MAX) return undefined;
+    const data = this.host.store.contentSource(c.id);
+    if (!data || data.size !== c.meta.size) return undefined;
+    try {
+      return readFileSync(this.host.store.blobs.path(data.id));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async serve(req: number, changeId: string, blocks: number[]): Promise<void> {
+    const store = this.host.store;
+    const data = store.contentSource(changeId);
+    if (!data) {
+      this.send({ t: 'nothave', req });
+      return;
+    }
+    store.hold(data.id);
+    try {
+      const fh = await store.blobs.openFile(data.id, 'r');
+      try {
+        for (const index of blocks) {
+          if (index >= blockCount(data.size)) throw new ProtocolError('MARBLE_BAD_FRAME', `asked for block ${index} past the end`);
+          const buf = Buffer.allocUnsafe(Math.min(BLOCK_SIZE, data.size - index * BLOCK_SIZE));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, index * BLOCK_SIZE);
+          if (this.isClosed) return;
+          this.ws.send(Buffer.concat(encodeBlock(req, index, buf.subarray(0, bytesRead))), { binary: true });
+          await this.drained();
+        }
+      } finally {
+        await fh.close();
+      }
+      this.send({ t: 'done', req });
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fail(e);
+      else this.send({ t: 'nothave', req });
+    } finally {
+      store.release(data.id);
+    }
+  }
+
+  private async drained(): Promise<void> {
+    while (this.ws.bufferedAmount > HIGH_WATER && !this.isClosed) await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -1,0 +1,269 @@
+import { blockCount, HASH_SIZE } from '../core/blocks.js';
+import { ROOT_NODE } from '../core/ids.js';
+import type { Change, ChangeKind } from '../core/model.js';
+import { checkName } from '../fs/paths.js';
+
+/**
+ * The peer protocol's messages and their conversion at the edge (STYLE principle 1):
+ * JSON text frames for control and changes, binary frames for content blocks. Everything
+ * read from a peer is validated here, with every length bounded, before anything uses it.
+ */
+export const PROTOCOL_VERSION = 1;
+/** Largest WebSocket message accepted from a peer. */
+export const MAX_FRAME = 16 * 1024 * 1024;
+/** Content of a change up to this size travels inline with the change. */
+export const INLINE_MAX = 64 * 1024;
+const MAX_CHANGES_PER_FRAME = 4096;
+const MAX_BLOCKS_PER_WANT = 256;
+const MAX_NAME = 255;
+const MAX_SIZE = 2 ** 50;
+
+export interface WireInstance {
+  readonly id: string;
+  readonly name: string;
+  readonly key: string | null;
+}
+
+export type Message =
+  | { t: 'hello'; v: number; id: string; name: string; key: string; nonce: string }
+  | { t: 'auth'; sig: string }
+  | { t: 'state'; vector: Record<string, number>; instances: WireInstance[]; connected: string[] }
+  | { t: 'changes'; list: WireChange[] }
+  | { t: 'want'; req: number; change: string; blocks: number[] }
+  | { t: 'done'; req: number }
+  | { t: 'nothave'; req: number }
+  | { t: 'have'; change: string };
+
+export interface WireChange {
+  readonly id: string;
+  readonly node: string;
+  readonly parent: string | null;
+  readonly kind: ChangeKind;
+  readonly name: string;
+  readonly dir: string;
+  readonly isDir: boolean;
+  readonly mode: number;
+  readonly mtime: string;
+  readonly size: number;
+  readonly ranges: Array<[number, number]>;
+  readonly hashes: string | null;
+  readonly hlc: number;
+  readonly merges?: string[];
+  readonly inline?: string;
+}
+
+/** A peer sent something the protocol does not allow; `code` is the WebSocket close code. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly code = 4400,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const CHANGE_ID = new RegExp(`^(${UUID}):([1-9][0-9]{0,14})$`);
+const INSTANCE_ID = new RegExp(`^${UUID}$`);
+
+export function toWire(c: Change, inline?: Buffer): WireChange {
+  return {
+    id: c.id,
+    node: c.nodeId,
+    parent: c.parentId,
+    kind: c.kind,
+    name: c.meta.name,
+    dir: c.meta.parentDir,
+    isDir: c.meta.isDir,
+    mode: c.meta.mode,
+    mtime: c.meta.mtimeNs.toString(),
+    size: c.meta.size,
+    ranges: c.ranges.map((r) => [r.offset, r.length]),
+    hashes: c.blockHashes ? c.blockHashes.toString('base64') : null,
+    hlc: c.hlc,
+    ...(c.merges.length ? { merges: [...c.merges] } : {}),
+    ...(inline ? { inline: inline.toString('base64') } : {}),
+  };
+}
+
+/** Validates a change from a peer; returns it with its inline content, if any. */
+export function fromWire(w: unknown): { change: Change; inline: Buffer | null } {
+  const o = object(w, 'change');
+  const id = str(o.id, 'change.id', 80);
+  const m = CHANGE_ID.exec(id);
+  if (!m) throw bad(`malformed change id ${JSON.stringify(id)}`);
+  const kind = str(o.kind, 'change.kind', 8) as ChangeKind;
+  if (!['create', 'write', 'meta', 'delete'].includes(kind)) throw bad(`unknown change kind ${kind}`);
+  const node = nodeId(o.node, 'change.node', false);
+  const parent = o.parent === null ? null : changeId(o.parent, 'change.parent');
+  if ((kind === 'create') !== (parent === null)) throw bad(`change ${id}: a creation, and only a creation, has no parent`);
+  const name = str(o.name, 'change.name', MAX_NAME * 4);
+  try {
+    checkName(name);
+  } catch {
+    throw bad(`change ${id}: invalid name ${JSON.stringify(name)}`);
+  }
+  const size = int(o.size, 'change.size', 0, MAX_SIZE);
+  const isDir = bool(o.isDir, 'change.isDir');
+  const hashes = o.hashes === null || o.hashes === undefined ? null : base64(o.hashes, 'change.hashes', (blockCount(size) * (4 + HASH_SIZE) * 4) / 3 + 8);
+  if (hashes && hashes.length % (4 + HASH_SIZE)) throw bad(`change ${id}: block hash list has a partial entry`);
+  const blocks = blockCount(size);
+  for (let at = 0; hashes && at < hashes.length; at += 4 + HASH_SIZE) {
+    if (hashes.readUInt32BE(at) >= blocks) throw bad(`change ${id}: block hash for a block past the end`);
+  }
+  const rangesRaw = array(o.ranges, 'change.ranges', blocks + 1);
+  const ranges = rangesRaw.map((r) => {
+    const pair = array(r, 'change.ranges[]', 2);
+    const offset = int(pair[0], 'range offset', 0, MAX_SIZE);
+    const length = int(pair[1], 'range length', 0, MAX_SIZE);
+    if (offset + length > size) throw bad(`change ${id}: range past the end`);
+    return { offset, length };
+  });
+  const merges = o.merges === undefined ? [] : array(o.merges, 'change.merges', 64).map((x) => changeId(x, 'change.merges[]'));
+  const inline = o.inline === undefined ? null : base64(o.inline, 'change.inline', (INLINE_MAX * 4) / 3 + 8);
+  if (inline && inline.length !== size) throw bad(`change ${id}: inline content has ${inline.length} bytes, size says ${size}`);
+  const mtime = str(o.mtime, 'change.mtime', 24);
+  if (!/^-?[0-9]{1,21}$/.test(mtime)) throw bad(`change ${id}: malformed mtime`);
+  const change: Change = {
+    id,
+    origin: m[1]!,
+    counter: Number(m[2]),
+    nodeId: node,
+    parentId: parent,
+    kind,
+    meta: { name, parentDir: nodeId(o.dir, 'change.dir', true), isDir, mode: int(o.mode, 'change.mode', 0, 0o7777), mtimeNs: BigInt(mtime), size },
+    ranges,
+    blockHashes: hashes,
+    hlc: int(o.hlc, 'change.hlc', 0, Number.MAX_SAFE_INTEGER),
+    merges,
+  };
+  return { change, inline };
+}
+
+/** Parses and validates one text frame. */
+export function decodeMessage(text: string): Message {
+  let o: Record<string, unknown>;
+  try {
+    o = object(JSON.parse(text), 'message');
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    throw bad('frame is not JSON');
+  }
+  switch (o.t) {
+    case 'hello':
+      return {
+        t: 'hello',
+        v: int(o.v, 'hello.v', 0, 1000),
+        id: instanceId(o.id),
+        name: str(o.name, 'hello.name', 200),
+        key: str(o.key, 'hello.key', 200),
+        nonce: str(o.nonce, 'hello.nonce', 64),
+      };
+    case 'auth':
+      return { t: 'auth', sig: str(o.sig, 'auth.sig', 200) };
+    case 'state': {
+      const vector = object(o.vector, 'state.vector');
+      const out: Record<string, number> = {};
+      const keys = Object.keys(vector);
+      if (keys.length > 100_000) throw bad('state.vector too long');
+      for (const k of keys) out[instanceId(k)] = int(vector[k], 'state.vector[]', 0, Number.MAX_SAFE_INTEGER);
+      const instances = array(o.instances, 'state.instances', 100_000).map((i) => {
+        const x = object(i, 'instance');
+        return { id: instanceId(x.id), name: str(x.name, 'instance.name', 200), key: x.key === null ? null : str(x.key, 'instance.key', 200) };
+      });
+      const connected = array(o.connected, 'state.connected', 100_000).map(instanceId);
+      return { t: 'state', vector: out, instances, connected };
+    }
+    case 'changes':
+      return { t: 'changes', list: array(o.list, 'changes.list', MAX_CHANGES_PER_FRAME) as WireChange[] };
+    case 'want':
+      return {
+        t: 'want',
+        req: int(o.req, 'want.req', 0, 2 ** 32 - 1),
+        change: changeId(o.change, 'want.change'),
+        blocks: array(o.blocks, 'want.blocks', MAX_BLOCKS_PER_WANT).map((b) => int(b, 'want.blocks[]', 0, 2 ** 32 - 1)),
+      };
+    case 'done':
+    case 'nothave':
+      return { t: o.t, req: int(o.req, `${o.t}.req`, 0, 2 ** 32 - 1) };
+    case 'have':
+      return { t: 'have', change: changeId(o.change, 'have.change') };
+    default:
+      throw bad(`unknown message type ${JSON.stringify(String(o.t)).slice(0, 40)}`);
+  }
+}
+
+export function encodeMessage(m: Message): string {
+  return JSON.stringify(m);
+}
+
+/** A content block: request id, block index, bytes. */
+export function encodeBlock(req: number, index: number, data: Buffer): Buffer[] {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(req, 0);
+  head.writeUInt32BE(index, 4);
+  return [head, data];
+}
+
+export function decodeBlock(frame: Buffer, maxBlock: number): { req: number; index: number; data: Buffer } {
+  if (frame.length < 8 || frame.length > 8 + maxBlock) throw bad(`content frame of ${frame.length} bytes`);
+  return { req: frame.readUInt32BE(0), index: frame.readUInt32BE(4), data: frame.subarray(8) };
+}
+
+// ---- validation helpers --------------------------------------------------------------------
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError('MARBLE_BAD_FRAME', message);
+}
+
+function object(v: unknown, what: string): Record<string, unknown> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(`${what}: expected an object`);
+  return v as Record<string, unknown>;
+}
+
+function str(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string' || v.length > max) throw bad(`${what}: expected a string of at most ${max} characters`);
+  return v;
+}
+
+function int(v: unknown, what: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(`${what}: expected a whole number in [${min}, ${max}]`);
+  return v;
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (typeof v !== 'boolean') throw bad(`${what}: expected true or false`);
+  return v;
+}
+
+function array(v: unknown, what: string, max: number): unknown[] {
+  if (!Array.isArray(v) || v.length > max) throw bad(`${what}: expected a list of at most ${max}`);
+  return v;
+}
+
+function base64(v: unknown, what: string, maxChars: number): Buffer {
+  const s = str(v, what, Math.ceil(maxChars));
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw bad(`${what}: not base64`);
+  return Buffer.from(s, 'base64');
+}
+
+function instanceId(v: unknown): string {
+  const s = str(v, 'instance id', 36);
+  if (!INSTANCE_ID.test(s)) throw bad(`malformed instance id ${JSON.stringify(s)}`);
+  return s;
+}
+
+function changeId(v: unknown, what: string): string {
+  const s = str(v, what, 80);
+  if (!CHANGE_ID.test(s)) throw bad(`${what}: malformed change id`);
+  return s;
+}
+
+function nodeId(v: unknown, what: string, allowRoot: boolean): string {
+  const s = str(v, what, 80);
+  if (allowRoot && s === ROOT_NODE) return s;
+  if (!CHANGE_ID.test(s)) throw bad(`${what}: malformed node id`);
+  return s;
+}
