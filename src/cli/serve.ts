@@ -28,9 +28,9 @@ export async function runServe(flags: RawOptions): Promise<void> {
   try {
     const dav = await startWebDav({ view, host: s.webdav.host, port: s.webdav.port, users, allowInsecureAuth: s.allowInsecureAuth, logger: log });
     closers.push(() => dav.close());
-    closers.push(() => replicator.close());
     const http = await startHttp({ store, replicator, host: s.http.host, port: s.http.port });
     closers.push(() => http.close());
+    closers.push(() => replicator.close());
     const nfs = await startNfs({ view, host: s.nfs.host, port: s.nfs.port, allow: [...s.nfsAllow], portmap: s.portmap, logger: log.child({ component: 'nfs' }) });
     closers.push(() => nfs.close());
     log.info({ id: store.instanceId, name: store.instanceName, fingerprint: store.key.fingerprint, data: s.data, webdav: dav.url, http: http.url, peers: s.peers }, 'serving');

@@ -76,7 +76,7 @@ export type LocalChange =
   | { readonly kind: 'create'; readonly nodeId?: string; readonly meta: NodeMeta; readonly content?: NewContent | { readonly shareDataId: number } }
   | { readonly kind: 'write'; readonly head: Head; readonly meta: NodeMeta; readonly content: NewContent }
   | { readonly kind: 'meta'; readonly head: Head; readonly meta: NodeMeta; readonly merges?: readonly Head[] }
-  | { readonly kind: 'delete'; readonly head: Head };
+  | { readonly kind: 'delete'; readonly head: Head; readonly merges?: readonly Head[] };
 
 /** A change whose content this instance still has to fetch. */
 export interface Missing {

@@ -177,6 +177,11 @@ export class Store {
     return this.splitNodes;
   }
 
+  /** Origins of live heads whose name is also taken by another live node in the same folder. */
+  collisionOrigins(): string[] {
+    return (this.stmts.collisionOrigins.all() as Array<{ origin: string }>).map((r) => r.origin);
+  }
+
   /** When the folder's children last changed here (ms), or 0. */
   dirTime(dirId: string): number {
     return (this.stmts.dirTime.get(dirId) as { hlc: number } | undefined)?.hlc ?? 0;
@@ -344,6 +349,7 @@ export class Store {
         nodeId = local.head.nodeId;
         parentId = local.head.changeId;
         meta = local.head;
+        merges = (local.merges ?? []).map((h) => h.changeId);
         break;
     }
     const change: Change = {
@@ -730,6 +736,9 @@ function prepare(db: Db) {
     setProp: db.prepare('INSERT INTO props (node_id, name, value) VALUES (?, ?, ?) ON CONFLICT (node_id, name) DO UPDATE SET value = excluded.value'),
     deleteProp: db.prepare('DELETE FROM props WHERE node_id = ? AND name = ?'),
     splitNodes: db.prepare('SELECT node_id FROM heads GROUP BY node_id HAVING count(*) > 1'),
+    collisionOrigins: db.prepare(
+      'SELECT DISTINCT h.origin FROM heads h JOIN (SELECT parent_dir, name FROM heads WHERE deleted = 0 GROUP BY parent_dir, name HAVING count(DISTINCT node_id) > 1) c ON c.parent_dir = h.parent_dir AND c.name = h.name WHERE h.deleted = 0',
+    ),
     headCount: db.prepare('SELECT count(*) AS n FROM heads WHERE node_id = ?'),
     dirTime: db.prepare('SELECT hlc FROM dir_times WHERE node_id = ?'),
     touchDir: db.prepare('INSERT INTO dir_times (node_id, hlc) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET hlc = max(hlc, excluded.hlc)'),

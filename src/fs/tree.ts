@@ -61,18 +61,26 @@ export class Tree {
 
   /** The live child named `name` in a folder, as the given tree shows it. */
   child(tree: TreeKind, dirId: string, name: string): Head | undefined {
-    const candidates = this.store.headsNamed(dirId, name).filter((h) => !h.deleted && this.isShown(tree, h));
+    const candidates = this.store.headsNamed(dirId, name).filter((h) => this.visible(h) && this.isShown(tree, h));
     return candidates.length <= 1 ? candidates[0] : this.choose(tree, candidates);
+  }
+
+  /**
+   * Live heads are visible; so is a deleted folder that still holds live entries (a file
+   * created in it concurrently with the delete keeps it visible, DESIGN §5).
+   */
+  private visible(h: Head): boolean {
+    return !h.deleted || (h.isDir && this.store.hasLiveChildren(h.nodeId));
   }
 
   /** Live children of a folder, one per name, ordered by name; paginated by name. */
   children(tree: TreeKind, dirId: string, afterName: string, limit: number): { heads: Head[]; lastName: string | null } {
-    const rows = this.store.headsInDir(dirId, afterName, limit);
+    const rows = this.store.allHeadsInDir(dirId, afterName, limit);
     const heads: Head[] = [];
     for (let i = 0; i < rows.length; ) {
       let j = i + 1;
       while (j < rows.length && rows[j]!.name === rows[i]!.name) j++;
-      const same = rows.slice(i, j).filter((h) => this.isShown(tree, h));
+      const same = rows.slice(i, j).filter((h) => this.visible(h) && this.isShown(tree, h));
       const pick = same.length <= 1 ? same[0] : this.choose(tree, same);
       if (pick) heads.push(pick);
       i = j;
@@ -84,7 +92,9 @@ export class Tree {
   /** A node with several heads is shown only where its chosen head is. */
   private isShown(tree: TreeKind, h: Head): boolean {
     if (!this.store.isSplit(h.nodeId)) return true;
-    return this.choose(tree, this.store.headsOf(h.nodeId))?.changeId === h.changeId;
+    const heads = this.store.headsOf(h.nodeId);
+    const visible = heads.filter((x) => this.visible(x));
+    return this.choose(tree, visible.length ? visible : heads)?.changeId === h.changeId;
   }
 
   /**
@@ -102,9 +112,9 @@ export class Tree {
     )[0];
   }
 
-  /** Instances that have a head in some split, by the name shown under /.splits/. */
+  /** Instances that have a head in some split (or a name collision), by the name shown under /.splits/. */
   splitInstances(): Map<string, string> {
-    const origins = new Set<string>();
+    const origins = new Set<string>(this.store.collisionOrigins());
     for (const nodeId of this.store.splitNodeIds()) for (const h of this.store.headsOf(nodeId)) origins.add(h.origin);
     const byName = new Map<string, string>();
     const names = [...origins].map((id) => ({ id, name: this.store.instanceNameOf(id) }));

@@ -265,11 +265,42 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const target = this.resolve(path);
+    if ((target.kind === 'file' || target.kind === 'dir') && target.tree.kind === 'split' && target.head) {
+      this.dropVersion(path, target.head);
+      return;
+    }
     const head = this.mainNode(path);
     if (head.isDir && !opts.recursive && this.store.hasLiveChildren(head.nodeId)) throw NotEmpty(path);
     const open = this.sessions.get(head.nodeId);
     if (open) await open.abort();
     this.commit(path, this.deleteChanges(head));
+  }
+
+  /**
+   * Resolves a split by keeping the version `instanceName` shows for `path` (a main-tree
+   * path): one change that closes every other head of the node, on every instance.
+   */
+  async keepVersion(path: string, instanceName: string): Promise<Entry> {
+    const instanceId = this.tree.splitInstances().get(instanceName);
+    if (!instanceId) throw NotFound(`${path}: no split version from ${instanceName}`);
+    const target = this.resolve(`/${SPLITS_DIR}/${instanceName}${path}`);
+    if ((target.kind !== 'file' && target.kind !== 'dir') || !target.head) throw NotFound(path);
+    const keep = target.head;
+    const others = this.store.headsOf(keep.nodeId).filter((h) => h.changeId !== keep.changeId);
+    const [head] = this.commit(path, [{ kind: 'meta', head: keep, meta: keep, merges: others }]);
+    return this.entryOf(head!);
+  }
+
+  /** Deleting a version in its split path: the node keeps its other version(s). */
+  private dropVersion(path: string, drop: Head): void {
+    const others = this.store.headsOf(drop.nodeId).filter((h) => h.changeId !== drop.changeId);
+    if (!others.length) {
+      this.commit(path, this.deleteChanges(drop)); // a name collision: the other node stays
+      return;
+    }
+    const keep = this.tree.choose(MAIN, others)!;
+    this.commit(path, [keep.deleted ? { kind: 'delete', head: keep, merges: [drop] } : { kind: 'meta', head: keep, meta: keep, merges: [drop] }]);
   }
 
   async setMeta(path: string, meta: { mtimeNs?: bigint; mode?: number }): Promise<Entry> {

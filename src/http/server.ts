@@ -60,7 +60,7 @@ export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: 
       }
       wss.handleUpgrade(req, socket, head, (ws) => replicator.accept(ws));
     });
-    app.addHook('onClose', async () => {
+    app.addHook('preClose', async () => {
       for (const c of wss.clients) c.terminate();
       wss.close();
     });
