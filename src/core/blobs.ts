@@ -1,5 +1,6 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writevSync } from 'node:fs';
+import { close, closeSync, constants, fdatasync, fsync, fsyncSync, mkdirSync, open as openCb, openSync, readdirSync, rmSync, unlinkSync, writev, writevSync } from 'node:fs';
 import { copyFile, open, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { BLOCK_SIZE, BlockHasher, HASH_SIZE } from './blocks.js';
 
@@ -11,6 +12,13 @@ export class SizeMismatch extends Error {
 }
 
 const WRITE_BATCH = 1024 * 1024;
+/** Bytes written between two early write-backs (fdatasync) of a large blob, so the final fsync only waits for the tail. */
+const WRITE_BACK_BYTES = 32 * 1024 * 1024;
+const openFd = promisify(openCb);
+const writevFd = promisify(writev);
+const fdatasyncFd = promisify(fdatasync);
+const fsyncFd = promisify(fsync);
+const closeFd = promisify(close);
 /** Bodies up to this size are collected and written with a few synchronous calls (far fewer thread-pool hops). */
 const SMALL_BODY = 1024 * 1024;
 
@@ -44,52 +52,84 @@ export class BlobStore {
   async writeStream(id: number, body: AsyncIterable<Buffer>, expectedSize?: number): Promise<{ size: number; hashes: Buffer }> {
     const hasher = new BlockHasher();
     const iterator = body[Symbol.asyncIterator]();
+    // Create the file while the body is on its way (the client's 100-continue round trip).
+    const opening = openFd(this.path(id), 'w', 0o600);
+    opening.catch(() => undefined); // a failure is reported where it is awaited
     const head: Buffer[] = [];
     const take = (chunk: Buffer) => {
       hasher.update(chunk);
       if (expectedSize !== undefined && hasher.size > expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
     };
-    // Collect a small body whole: most files are small, and a few synchronous calls beat the
-    // thread-pool round trips of open/write/fsync/close.
-    let ended = false;
-    while (hasher.size < SMALL_BODY) {
-      const next = await iterator.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      take(next.value);
-      head.push(next.value);
-    }
-    if (ended) {
-      if (expectedSize !== undefined && hasher.size !== expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
-      this.writeSmall(id, head);
-      return { size: hasher.size, hashes: hasher.digest() };
-    }
-    const fh = await open(this.path(id), 'w', 0o600);
+    let fd: number | null = null;
+    let closed = false;
+    let syncing: Promise<void> | null = null;
     try {
-      let inFlight: Promise<unknown> = writeAll(fh, head);
+      // Collect a small body whole: most files are small, and a few synchronous calls beat the
+      // thread-pool round trips of write/fsync/close.
+      let ended = false;
+      while (hasher.size < SMALL_BODY) {
+        const next = await iterator.next();
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        take(next.value);
+        head.push(next.value);
+      }
+      fd = await opening;
+      if (ended) {
+        if (expectedSize !== undefined && hasher.size !== expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
+        for (let pending = head; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
+        fsyncSync(fd);
+        closed = true;
+        closeSync(fd);
+        return { size: hasher.size, hashes: hasher.digest() };
+      }
+      const out = fd;
+      let inFlight: Promise<unknown> = writeAll(out, head);
       let batch: Buffer[] = [];
       let batchBytes = 0;
+      let unsynced = 0;
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
         take(next.value);
         batch.push(next.value);
         batchBytes += next.value.length;
         if (batchBytes >= WRITE_BATCH) {
           await inFlight; // one write outstanding: receiving and hashing overlap with the disk
-          inFlight = writeAll(fh, batch);
+          inFlight = writeAll(out, batch);
+          unsynced += batchBytes;
           batch = [];
           batchBytes = 0;
+          if (unsynced >= WRITE_BACK_BYTES && !syncing) {
+            unsynced = 0;
+            // Start write-back of what is written so far; the final fsync still covers everything.
+            const done = fdatasyncFd(out).then(
+              () => {
+                if (syncing === done) syncing = null;
+              },
+              () => {
+                if (syncing === done) syncing = null; // the final fsync reports any error
+              },
+            );
+            syncing = done;
+          }
         }
       }
       await inFlight;
-      if (batch.length) await writeAll(fh, batch);
+      if (batch.length) await writeAll(out, batch);
       if (expectedSize !== undefined && hasher.size !== expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
-      await fh.sync();
-      await fh.close();
+      await syncing;
+      await fsyncFd(out);
+      closed = true;
+      await closeFd(out);
       return { size: hasher.size, hashes: hasher.digest() };
     } catch (e) {
-      await fh.close().catch(() => undefined);
+      await syncing;
+      if (!closed) {
+        closed = true;
+        const open = fd ?? (await opening.catch(() => null));
+        if (open !== null) await closeFd(open).catch(() => undefined);
+      }
       this.remove(id);
       await iterator.return?.();
       throw e;
@@ -179,12 +219,9 @@ export class BlobStore {
   }
 }
 
-async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   let pending = chunks;
-  while (pending.length) {
-    const { bytesWritten } = await fh.writev(pending);
-    pending = dropBytes(pending, bytesWritten);
-  }
+  while (pending.length) pending = dropBytes(pending, (await writevFd(fd, pending)).bytesWritten);
 }
 
 function dropBytes(chunks: Buffer[], n: number): Buffer[] {

@@ -5,7 +5,7 @@ import { BlobStore } from './blobs.js';
 import { blockCount, blocksToRanges, HASH_SIZE, hashOf, packBlockHashes } from './blocks.js';
 import { openDatabase, type Db } from './db.js';
 import { lockDataDir } from './dir-lock.js';
-import { makeId } from './ids.js';
+import { makeId, ROOT_NODE } from './ids.js';
 import { currentPlace, newInstanceId, readMarker, samePlace, writeMarker } from './identity.js';
 import { loadOrCreateKey, type InstanceKey } from './keys.js';
 import {
@@ -515,10 +515,44 @@ export class Store {
         content = { dataId: base.dataId, contentChange: c.id, pending: true };
       }
       this.applyChange(c, content, freed);
+      if (c.meta.isDir && c.kind === 'meta') this.breakCycles(c.nodeId);
     });
     this.createdMissing = null;
     for (const l of this.listeners) l([]);
     return created;
+  }
+
+  /**
+   * Concurrent moves can put folders inside each other (x into y here, y into x elsewhere).
+   * Every instance undoes the same one: the lowest-ranked move in the cycle (oldest by
+   * clock, then instance id) goes back to where it was before; it stays in history.
+   */
+  private breakCycles(nodeId: string): void {
+    for (let round = 0; round < 64; round++) {
+      const cycle = this.cycleThrough(nodeId);
+      if (!cycle) return;
+      const loser = cycle.reduce((a, b) => (b.hlc < a.hlc || (b.hlc === a.hlc && b.origin < a.origin) ? b : a));
+      let before = this.change(loser.changeId);
+      const place = { name: loser.name, parentDir: loser.parentDir };
+      while (before && before.meta.parentDir === place.parentDir && before.parentId) before = this.change(before.parentId);
+      const target = before && before.meta.parentDir !== place.parentDir ? before.meta : { name: loser.name, parentDir: ROOT_NODE };
+      this.stmts.moveHead.run(target.name, target.parentDir, loser.nodeId, loser.changeId);
+    }
+  }
+
+  /** The heads forming a parent cycle that `nodeId` is on, if any (instance-independent ranking). */
+  private cycleThrough(nodeId: string): Head[] | null {
+    const path: Head[] = [];
+    for (let id = nodeId; id !== ROOT_NODE; ) {
+      const heads = this.headsOf(id);
+      if (!heads.length) return null;
+      const head = heads.reduce((a, b) => (rankBefore(b, a) ? b : a));
+      const seen = path.findIndex((h) => h.nodeId === head.nodeId);
+      if (seen >= 0) return path.slice(seen);
+      path.push(head);
+      id = head.parentDir;
+    }
+    return null;
   }
 
   /** What fetching a missing change's content takes: its size, every block's hash, and the blocks the base lacks. */
@@ -706,6 +740,7 @@ function prepare(db: Db) {
     materializeHead: db.prepare('UPDATE heads SET data_id = ?, pending = 0 WHERE node_id = ? AND change_id = ?'),
     contentSource: db.prepare("SELECT data_id FROM heads WHERE content_change = ? AND pending = 0 AND deleted = 0 AND data_id IS NOT NULL UNION ALL SELECT data_id FROM retained WHERE change_id = ? LIMIT 1"),
     missingStats: db.prepare('SELECT count(*) AS n FROM missing'),
+    moveHead: db.prepare('UPDATE heads SET name = ?, parent_dir = ? WHERE node_id = ? AND change_id = ?'),
     instanceName: db.prepare('SELECT name FROM instances WHERE id = ?'),
     headsOf: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ?`),
     headByChange: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ? AND change_id = ?`),
@@ -753,6 +788,13 @@ function splitNs(ns: bigint): [number, number] {
 
 function joinNs(sec: unknown, nsec: unknown): bigint {
   return BigInt(sec as number) * NS_PER_S + BigInt(nsec as number);
+}
+
+/** The ranking every instance agrees on: live first, newest clock, then lowest instance id. */
+export function rankBefore(a: Head, b: Head): boolean {
+  if (a.deleted !== b.deleted) return !a.deleted;
+  if (a.hlc !== b.hlc) return a.hlc > b.hlc;
+  return a.origin < b.origin;
 }
 
 function toMissing(r: Row): Missing {

@@ -162,6 +162,7 @@ export class PeerSession implements ContentSource {
         return this.onState(m);
       case 'changes':
         if (!this.stateReceived) throw new ProtocolError('MARBLE_BAD_FRAME', 'changes before state');
+        this.noteInstances(m.instances ?? []);
         for (const w of m.list) {
           const { change, inline } = fromWire(w);
           this.host.receive(this, change, inline);
@@ -230,9 +231,15 @@ export class PeerSession implements ContentSource {
     if (this.stateReceived) throw new ProtocolError('MARBLE_BAD_FRAME', 'second state');
     this.stateReceived = true;
     for (const [origin, counter] of Object.entries(m.vector)) this.peerVector.set(origin, counter);
-    const known = new Set(this.host.store.instances().map((i) => i.id));
-    for (const i of m.instances) if (!known.has(i.id)) this.host.store.noteInstance(i.id, i.name, i.key);
+    this.noteInstances(m.instances);
     void this.sendLoop();
+  }
+
+  /** Remembers instances heard of (names for /.splits/), without overwriting what is known. */
+  private noteInstances(list: readonly WireInstance[]): void {
+    if (!list.length) return;
+    const known = new Set(this.host.store.instances().map((i) => i.id));
+    for (const i of list) if (!known.has(i.id)) this.host.store.noteInstance(i.id, i.name, i.key);
   }
 
   private onBlock(frame: Buffer): void {
@@ -274,13 +281,16 @@ export class PeerSession implements ContentSource {
         continue;
       }
       const list = [];
+      const origins = new Set<string>();
       for (const { seq, change } of rows) {
         this.cursor = seq;
         if (change.counter <= (this.peerVector.get(change.origin) ?? 0)) continue;
         list.push(toWire(change, this.inlineContent(change)));
+        origins.add(change.origin);
         this.peerVector.set(change.origin, change.counter);
       }
-      if (list.length) this.send({ t: 'changes', list });
+      const instances = store.instances().filter((i) => origins.has(i.id)).map((i) => ({ id: i.id, name: i.name, key: i.publicKey }));
+      if (list.length) this.send({ t: 'changes', list, instances });
       await this.drained();
     }
   }

@@ -28,7 +28,7 @@ export type Message =
   | { t: 'hello'; v: number; id: string; name: string; key: string; nonce: string }
   | { t: 'auth'; sig: string }
   | { t: 'state'; vector: Record<string, number>; instances: WireInstance[]; connected: string[] }
-  | { t: 'changes'; list: WireChange[] }
+  | { t: 'changes'; list: WireChange[]; instances?: WireInstance[] }
   | { t: 'want'; req: number; change: string; blocks: number[] }
   | { t: 'done'; req: number }
   | { t: 'nothave'; req: number }
@@ -169,15 +169,16 @@ export function decodeMessage(text: string): Message {
       const keys = Object.keys(vector);
       if (keys.length > 100_000) throw bad('state.vector too long');
       for (const k of keys) out[instanceId(k)] = int(vector[k], 'state.vector[]', 0, Number.MAX_SAFE_INTEGER);
-      const instances = array(o.instances, 'state.instances', 100_000).map((i) => {
-        const x = object(i, 'instance');
-        return { id: instanceId(x.id), name: str(x.name, 'instance.name', 200), key: x.key === null ? null : str(x.key, 'instance.key', 200) };
-      });
+      const instances = array(o.instances, 'state.instances', 100_000).map(wireInstance);
       const connected = array(o.connected, 'state.connected', 100_000).map(instanceId);
       return { t: 'state', vector: out, instances, connected };
     }
     case 'changes':
-      return { t: 'changes', list: array(o.list, 'changes.list', MAX_CHANGES_PER_FRAME) as WireChange[] };
+      return {
+        t: 'changes',
+        list: array(o.list, 'changes.list', MAX_CHANGES_PER_FRAME) as WireChange[],
+        instances: o.instances === undefined ? [] : array(o.instances, 'changes.instances', MAX_CHANGES_PER_FRAME).map(wireInstance),
+      };
     case 'want':
       return {
         t: 'want',
@@ -247,6 +248,11 @@ function base64(v: unknown, what: string, maxChars: number): Buffer {
   const s = str(v, what, Math.ceil(maxChars));
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw bad(`${what}: not base64`);
   return Buffer.from(s, 'base64');
+}
+
+function wireInstance(i: unknown): WireInstance {
+  const x = object(i, 'instance');
+  return { id: instanceId(x.id), name: str(x.name, 'instance.name', 200), key: x.key === null || x.key === undefined ? null : str(x.key, 'instance.key', 200) };
 }
 
 function instanceId(v: unknown): string {

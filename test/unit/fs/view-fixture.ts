@@ -13,11 +13,11 @@ export interface Fixture {
 }
 
 /** A real store in a temp directory, removed at teardown. */
-export function makeView(t: { teardown(fn: () => void): void }, opts: { historyKeep?: number; idleCommitMs?: number } = {}): Fixture {
+export function makeView(t: { teardown(fn: () => void): void }, opts: { historyKeep?: number; idleCommitMs?: number; name?: string } = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'marble-view-'));
   let current: Fixture | null = null;
   const open = (): Fixture => {
-    const store = Store.open(dir, { name: 'unit' });
+    const store = Store.open(dir, { name: opts.name ?? 'unit' });
     if (opts.historyKeep !== undefined) store.setConfig('history_keep', String(opts.historyKeep));
     const view = new MarbleView(store, { idleCommitMs: opts.idleCommitMs ?? 50 });
     current = { dir, store, view, reopen: () => (store.close(), open()) };

@@ -1,0 +1,106 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import type { Store } from '../../../src/core/store.js';
+import { chunks, makeView, readAll, type Fixture } from '../fs/view-fixture.js';
+
+/**
+ * Engine-level replication: changes move between real stores the way sessions move them
+ * (arrival order, content fetched from a store that has it), without sockets.
+ */
+function pull(to: Store, from: Store): void {
+  for (const i of from.instances()) to.noteInstance(i.id, i.name, i.publicKey);
+  for (const { change } of from.changesAfter(0, 1_000_000)) {
+    if (to.hasChange(change.id)) continue;
+    for (const m of to.receive(change)) {
+      const plan = to.contentPlan(m.changeId)!;
+      const source = from.contentSource(m.changeId)!;
+      const dataId = to.allocateDataId();
+      to.blobs.writeSmall(dataId, [readFileSync(from.blobs.path(source.id))]);
+      to.materialize(m.changeId, dataId, plan.size, plan.hashes);
+    }
+  }
+}
+
+function syncAll(...fx: Fixture[]): void {
+  for (let round = 0; round < 2; round++) for (const a of fx) for (const b of fx) if (a !== b) pull(a.store, b.store);
+}
+
+const text = async (fx: Fixture, p: string) => (await readAll(await fx.view.openRead(p))).toString();
+const names = async (fx: Fixture, p: string) => (await fx.view.list(p)).entries.map((e) => e.name);
+const headsOf = (fx: Fixture) =>
+  JSON.stringify(
+    fx.store
+      .changesAfter(0, 1e6)
+      .map(({ change }) => fx.store.headsOf(change.nodeId))
+      .flat()
+      .map((h) => [h.nodeId, h.changeId, h.name, h.parentDir, h.deleted])
+      .sort(),
+  );
+
+t.test('concurrent writes split; each side shows its own; a resolution converges', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.writeFile('/f.txt', chunks('base'));
+  syncAll(a, c);
+  await a.view.writeFile('/f.txt', chunks('from a'));
+  await c.view.writeFile('/f.txt', chunks('from c'));
+  syncAll(a, c);
+  t.equal(await text(a, '/f.txt'), 'from a');
+  t.equal(await text(c, '/f.txt'), 'from c');
+  t.same(await names(a, '/.splits'), ['a', 'c']);
+  t.equal(await text(c, '/.splits/a/f.txt'), 'from a');
+  await c.view.keepVersion('/f.txt', 'a');
+  syncAll(a, c);
+  t.equal(await text(c, '/f.txt'), 'from a');
+  t.same(await names(a, '/.splits'), []);
+  t.equal(headsOf(a), headsOf(c));
+});
+
+t.test('a live edit outranks a concurrent delete', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.mkdir('/d');
+  await a.view.writeFile('/d/f.txt', chunks('v1'));
+  syncAll(a, c);
+  await a.view.remove('/d', { recursive: true });
+  await c.view.writeFile('/d/f.txt', chunks('v2 from c'));
+  await c.view.writeFile('/d/new.txt', chunks('new in d'));
+  syncAll(a, c);
+  for (const fx of [a, c]) {
+    t.equal(await text(fx, '/d/f.txt'), 'v2 from c', 'the edit survives the delete');
+    t.equal(await text(fx, '/d/new.txt'), 'new in d', 'the deleted folder stays visible for its live file');
+  }
+  t.equal(headsOf(a), headsOf(c));
+});
+
+t.test('two files created with one name both stay reachable', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.writeFile('/same.txt', chunks('made on a'));
+  await c.view.writeFile('/same.txt', chunks('made on c'));
+  syncAll(a, c);
+  t.equal(await text(a, '/same.txt'), 'made on a');
+  t.equal(await text(c, '/same.txt'), 'made on c');
+  t.equal(await text(a, '/.splits/c/same.txt'), 'made on c');
+  await a.view.remove('/.splits/c/same.txt');
+  syncAll(a, c);
+  t.equal(await text(c, '/same.txt'), 'made on a');
+  t.same(await names(c, '/.splits'), []);
+});
+
+t.test('concurrent moves that would make a cycle resolve the same way everywhere', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.mkdir('/x');
+  await a.view.mkdir('/y');
+  syncAll(a, c);
+  await a.view.rename('/x', '/y/x');
+  await new Promise((r) => setTimeout(r, 5));
+  await c.view.rename('/y', '/x/y');
+  syncAll(a, c);
+  t.equal(headsOf(a), headsOf(c), 'same heads');
+  for (const fx of [a, c]) {
+    t.same(await names(fx, '/'), ['.history', '.splits', 'x'], 'the older move was undone: x at the root');
+    t.same(await names(fx, '/x'), ['y']);
+  }
+});
