@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/webdav.sh
 bash bench/nfs.sh
+bash bench/sync.sh
