@@ -14,6 +14,7 @@
 #   MARBLE_NODE_ARGS  extra node options for both marble processes, e.g.
 #                     "--cpu-prof --cpu-prof-dir=/tmp/prof" (profiles written on exit)
 #   SYNC_BENCH_ONLY   "marble" or "syncthing" to run one side only (no ratios)
+#   SYNC_BENCH_LOGS   a directory to keep the logs in (sync-bench notes, marble stderr)
 # Needs a build (dist/); sync-bench.sh installs syncthing/jq/curl if missing (root).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,7 @@ cleanup() {
     for _ in $(seq 1 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null
   done
+  [ -z "${SYNC_BENCH_LOGS:-}" ] || { mkdir -p "$SYNC_BENCH_LOGS" && cp "$W"/*.log "$W"/*.out "$W"/*.err "$SYNC_BENCH_LOGS"/ 2>/dev/null; }
   rm -rf "$W"
 }
 trap cleanup EXIT
