@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { runId, runInit } from './identity-commands.js';
 import { runServe } from './serve.js';
 import { runStatus } from './status.js';
+import { runPeerAdd } from './peer-command.js';
 import type { RawOptions } from './settings.js';
 
 function common(cmd: Command): Command {
@@ -41,6 +42,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--peer <url>', 'keep a connection to this peer, e.g. ws://host:8438/peer (repeatable; env MARBLE_PEERS)', collect)
     .option('--trust <fingerprint>', "trust the peer with this key fingerprint (repeatable; env MARBLE_TRUST)", collect)
     .action((o: RawOptions & { peer?: string[] }) => runServe({ ...o, peers: o.peer }));
+
+  const peer = program.command('peer').description('manage the peers this instance connects to');
+  common(peer.command('add').argument('<url>', 'the peer endpoint, e.g. ws://host:8438/peer').description('connect to a peer from the next start'))
+    .option('--trust <fingerprint>', "trust the peer's key (marble id on the peer prints it)")
+    .action((url: string, o: RawOptions & { trust?: string }) => runPeerAdd(url, { ...o, trust: undefined, fingerprint: o.trust }));
 
   common(program.command('status').description('show what the instance is doing'))
     .option('--http <host:port>', 'HTTP API address of the running instance')

@@ -28,7 +28,7 @@ export async function runServe(flags: RawOptions): Promise<void> {
   try {
     const dav = await startWebDav({ view, host: s.webdav.host, port: s.webdav.port, users, allowInsecureAuth: s.allowInsecureAuth, logger: log });
     closers.push(() => dav.close());
-    const http = await startHttp({ store, replicator, host: s.http.host, port: s.http.port });
+    const http = await startHttp({ store, replicator, view, host: s.http.host, port: s.http.port });
     closers.push(() => http.close());
     closers.push(() => replicator.close());
     const nfs = await startNfs({ view, host: s.nfs.host, port: s.nfs.port, allow: [...s.nfsAllow], portmap: s.portmap, logger: log.child({ component: 'nfs' }) });

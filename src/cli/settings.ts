@@ -69,6 +69,8 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
   const configFile = early('config') ?? join(dataGuess, 'config.json');
   const file = readConfigFile(configFile, early('config') !== undefined);
   const pick = (key: keyof Settings): unknown => flags[key] ?? env[ENV[key]] ?? file[key];
+  /** Lists add up across sources: the config file's peers plus those given on the command line. */
+  const gather = (key: 'peers' | 'trust'): string[] => [...new Set([...parseList(file[key]), ...parseList(env[ENV[key]]), ...parseList(flags[key])])];
   return {
     data: resolve(String(pick('data') ?? dataGuess)),
     name: optionalString(pick('name')),
@@ -81,8 +83,8 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
     nfs: parseListen(pick('nfs'), DEFAULT_NFS, 'nfs'),
     nfsAllow: parseAllow(pick('nfsAllow')),
     portmap: parseBool(pick('portmap')),
-    peers: parseList(pick('peers')).map(checkPeerUrl),
-    trust: parseList(pick('trust')).map(checkFingerprint),
+    peers: gather('peers').map(checkPeerUrl),
+    trust: gather('trust').map(checkFingerprint),
   };
 }
 

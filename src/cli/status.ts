@@ -17,7 +17,10 @@ export async function runStatus(flags: RawOptions): Promise<void> {
   }
   const lines = [
     `instance: ${report.name} (${report.id})`,
+    `fingerprint: ${report.fingerprint}`,
     `data: ${report.dataDir}`,
+    `peers: ${report.peers.length ? report.peers.map((p) => `${p.name} (${p.direction}, ${p.lag} behind)`).join(', ') : 'none connected'}`,
+    `to fetch: ${report.missing} changes, ${(report.bytesToFetch / 1e6).toFixed(1)} MB`,
     `stored: ${report.blobs} blobs, ${(report.blobBytes / 1e6).toFixed(1)} MB, ${report.changes} changes`,
     `splits: ${report.splits}`,
     `history keeps: ${report.historyKeep} versions per file`,

@@ -1,12 +1,15 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { Store } from '../core/store.js';
+import { isFsError } from '../fs/errors.js';
+import type { MarbleView } from '../fs/view.js';
 import type { PeerStatus, Replicator } from '../replication/replicator.js';
 import { MAX_FRAME } from '../replication/wire.js';
 
 export interface HttpOptions {
   readonly store: Store;
   readonly replicator?: Replicator;
+  readonly view?: MarbleView;
   readonly host: string;
   readonly port: number;
 }
@@ -50,6 +53,36 @@ export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: 
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.get('/health', async () => ({ ok: true }));
   app.get('/api/status', async () => statusOf(opts.store, opts.replicator));
+  if (opts.view) {
+    const view = opts.view;
+    app.get('/api/splits', async () => {
+      const instances = (await view.list('/.splits')).entries.map((e) => e.name);
+      return { instances };
+    });
+    app.post<{ Body: { path: string; keep: string } }>(
+      '/api/splits/resolve',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            required: ['path', 'keep'],
+            additionalProperties: false,
+            properties: { path: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^/' }, keep: { type: 'string', minLength: 1, maxLength: 200 } },
+          },
+        },
+      },
+      async (req, reply) => {
+        try {
+          const entry = await view.keepVersion(req.body.path, req.body.keep);
+          return { kept: req.body.keep, path: req.body.path, version: entry.versionTag };
+        } catch (e) {
+          if (isFsError(e, 'MARBLE_NOT_FOUND')) return reply.code(404).send({ error: e.code, message: e.message });
+          if (isFsError(e)) return reply.code(409).send({ error: e.code, message: e.message });
+          throw e;
+        }
+      },
+    );
+  }
   if (opts.replicator) {
     const replicator = opts.replicator;
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });

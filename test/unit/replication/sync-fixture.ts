@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import type { Store } from '../../../src/core/store.js';
+import type { Fixture } from '../fs/view-fixture.js';
+
+/**
+ * Engine-level replication: changes move between real stores the way sessions move them
+ * (arrival order, content fetched from a store that has it), without sockets.
+ */
+export function pull(to: Store, from: Store): void {
+  for (const i of from.instances()) to.noteInstance(i.id, i.name, i.publicKey);
+  for (const { change } of from.changesAfter(0, 1_000_000)) {
+    if (to.hasChange(change.id)) continue;
+    for (const m of to.receive(change)) {
+      const plan = to.contentPlan(m.changeId)!;
+      const source = from.contentSource(m.changeId)!;
+      const dataId = to.allocateDataId();
+      to.blobs.writeSmall(dataId, [readFileSync(from.blobs.path(source.id))]);
+      to.materialize(m.changeId, dataId, plan.size, plan.hashes);
+    }
+  }
+}
+
+export function syncAll(...fx: Fixture[]): void {
+  for (let round = 0; round < 2; round++) for (const a of fx) for (const b of fx) if (a !== b) pull(a.store, b.store);
+}
+
