@@ -1,4 +1,5 @@
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import type { ReadHandle } from '../../../src/fs/types.js';
 import type { DavContext } from '../dav-context.js';
 import { HttpError } from '../errors.js';
@@ -19,6 +20,58 @@ async function readExactly(handle: ReadHandle, position: number, length: number)
     got += n;
   }
   return buf;
+}
+
+const CHUNK = 1024 * 1024;
+const POOL = 3;
+
+/**
+ * Sends `length` bytes from `position` through a few reused buffers: each goes back to the pool
+ * once the socket has taken it (the write callback), so a large GET allocates nothing per chunk
+ * and the next read overlaps the send of the previous chunk. At most POOL chunks in memory.
+ */
+async function sendRange(handle: ReadHandle, res: ServerResponse, position: number, length: number): Promise<void> {
+  const free: Buffer[] = [];
+  let made = 0;
+  let waiting: (() => void) | null = null;
+  let failed: Error | null = null;
+  const release = (buf: Buffer) => (e?: Error | null) => {
+    if (e) failed ??= e;
+    free.push(buf);
+    const w = waiting;
+    waiting = null;
+    w?.();
+  };
+  const closed = once(res, 'close').then(() => {
+    const w = waiting;
+    waiting = null;
+    w?.();
+  });
+  closed.catch(() => undefined);
+  let sent = 0;
+  while (sent < length) {
+    if (failed) throw failed;
+    if (res.destroyed) throw Object.assign(new Error('client went away during GET'), { code: 'ECONNRESET' });
+    let buf = free.pop();
+    if (!buf && made < POOL) {
+      buf = Buffer.allocUnsafe(Math.min(CHUNK, length));
+      made++;
+    }
+    if (!buf) {
+      await new Promise<void>((resolve) => (waiting = resolve));
+      continue;
+    }
+    const want = Math.min(buf.length, length - sent);
+    const n = await handle.read(buf, 0, want, position + sent);
+    if (n === 0) throw new Error(`file ended after ${sent} of ${length} bytes while reading`);
+    sent += n;
+    if (!res.write(n === buf.length ? buf : buf.subarray(0, n), release(buf)) && !res.destroyed) {
+      const drained = once(res, 'drain');
+      drained.catch(() => undefined); // an 'error' shows as the close below
+      await Promise.race([drained, closed]);
+    }
+  }
+  res.end();
 }
 
 /** GET: streams the file (or one byte range of it) with ETag and Last-Modified. */
@@ -69,7 +122,7 @@ async function serveFile(ctx: DavContext, withBody: boolean): Promise<void> {
       ctx.res.end(await readExactly(handle, start, length));
       return;
     }
-    await pipeline(handle.stream(start, end), ctx.res);
+    await sendRange(handle, ctx.res, start, length);
   } finally {
     await handle?.close();
   }

@@ -1,0 +1,105 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { BLOCK_SIZE, BlockHasher } from '../../../src/core/blocks.js';
+import { chunks, makeView, readAll } from './view-fixture.js';
+
+/** The block hashes a session recorded must equal hashing what the file now reads as. */
+async function checkHashes(t: Test, fx: ReturnType<typeof makeView>, path: string, model: Buffer): Promise<void> {
+  const data = await readAll(await fx.view.openRead(path));
+  t.equal(data.length, model.length, `${path}: size`);
+  t.ok(data.equals(model), `${path}: content`);
+  const head = fx.view.currentHead((await fx.view.stat(path)).key)!;
+  const h = new BlockHasher();
+  h.update(data);
+  t.ok(fx.store.data(head.dataId!)!.hashes.equals(h.digest()), `${path}: stored block hashes match the content`);
+}
+
+function apply(model: Buffer, position: number, data: Buffer): Buffer {
+  const out = Buffer.alloc(Math.max(model.length, position + data.length));
+  model.copy(out);
+  data.copy(out, position);
+  return out;
+}
+
+function resize(model: Buffer, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  model.copy(out, 0, 0, Math.min(size, model.length));
+  return out;
+}
+
+t.test('sequential writes are hashed as they arrive, with any tail size', async (t) => {
+  const fx = makeView(t);
+  for (const size of [0, 1, BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE * 3 + 17]) {
+    const path = `/seq-${size}`;
+    await fx.view.writeFile(path, chunks(randomBytes(BLOCK_SIZE * 4 + 5))); // a longer parent: the tail must not leak
+    const s = await fx.view.openWrite(path);
+    await s.truncate(0);
+    const content = randomBytes(size);
+    for (let at = 0; at < size; at += 50_000) await s.write(at, content.subarray(at, Math.min(size, at + 50_000)));
+    await s.close();
+    await checkHashes(t, fx, path, content);
+  }
+});
+
+t.test('overwriting the start of a longer file keeps the rest', async (t) => {
+  const fx = makeView(t);
+  const parent = randomBytes(BLOCK_SIZE * 3 + 100);
+  await fx.view.writeFile('/f', chunks(parent));
+  const s = await fx.view.openWrite('/f');
+  const head = randomBytes(BLOCK_SIZE + 300);
+  await s.write(0, head.subarray(0, 1000));
+  await s.write(1000, head.subarray(1000));
+  await s.close();
+  await checkHashes(t, fx, '/f', apply(parent, 0, head));
+});
+
+t.test('a write far past the end hashes the hole as zeros', async (t) => {
+  const fx = makeView(t);
+  await fx.view.writeFile('/h', chunks(randomBytes(1000)));
+  let model = await readAll(await fx.view.openRead('/h'));
+  const s = await fx.view.openWrite('/h');
+  const tail = randomBytes(5000);
+  const far = BLOCK_SIZE * 40 + 123;
+  await s.write(far, tail);
+  model = apply(model, far, tail);
+  await s.truncate(far + 5000 + BLOCK_SIZE * 3 + 7);
+  model = resize(model, far + 5000 + BLOCK_SIZE * 3 + 7);
+  const entry = await s.close();
+  await checkHashes(t, fx, '/h', model);
+  const change = fx.store.change(entry.versionTag)!;
+  t.ok(change.ranges.length >= 1, 'the write is recorded');
+});
+
+t.test('random writes, truncates and rewrites (seeded mix) keep hashes right', async (t) => {
+  const fx = makeView(t);
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  let model: Buffer = randomBytes(BLOCK_SIZE * 2 + 77);
+  await fx.view.writeFile('/r', chunks(model));
+  for (let round = 0; round < 12; round++) {
+    const s = await fx.view.openWrite('/r');
+    let pos = rnd(3) === 0 ? 0 : rnd(BLOCK_SIZE * 5);
+    if (rnd(2) === 0) pos -= pos % BLOCK_SIZE;
+    for (let op = 0; op < 10; op++) {
+      const kind = rnd(6);
+      if (kind === 0) {
+        const size = rnd(BLOCK_SIZE * 6);
+        await s.truncate(size);
+        model = resize(model, size);
+      } else {
+        const len = 1 + rnd(BLOCK_SIZE + 5000);
+        const at = kind <= 3 ? pos : rnd(BLOCK_SIZE * 6);
+        const data = randomBytes(len);
+        await s.write(at, data);
+        model = apply(model, at, data);
+        pos = at + len;
+      }
+    }
+    await s.close();
+    await checkHashes(t, fx, '/r', model);
+  }
+});
