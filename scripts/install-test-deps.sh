@@ -19,6 +19,10 @@ PKGS=(
   jq          # bench
   util-linux  # mount/umount (tmpfs data dir in the full-disk test, davfs2)
   libnfs-utils  # test/interop/nfs: nfs-ls, nfs-cp, nfs-cat and libnfs for nfsops.py
+  prometheus  # test/integration/metrics: prom-run.sh scrapes two instances, check-dashboard.sh
+  chromium    # test/integration/status-page: headless, driven by playwright-core
+  fonts-dejavu-core  # chromium's screenshots need a font
+  tmux        # test/integration/status-cli: marble status in a real terminal
 )
 
 missing=()
