@@ -420,6 +420,13 @@ export class Store {
 
   private insertData(id: number, changeId: string, size: number, hashes: Buffer): void {
     this.stmts.insertData.run(id, changeId, size, hashes);
+    for (let i = 0; i * HASH_SIZE < hashes.length; i++) this.stmts.indexBlock.run(hashOf(hashes, i), id, i);
+  }
+
+  /** A local blob holding a block with this hash, if any. */
+  findBlock(hash: Buffer): { dataId: number; index: number } | undefined {
+    const r = this.stmts.findBlock.get(hash) as { data_id: number; idx: number } | undefined;
+    return r && { dataId: r.data_id, index: r.idx };
   }
 
   private ref(dataId: number): void {
@@ -430,6 +437,7 @@ export class Store {
     const r = this.stmts.addRef.get(-1, dataId) as { refs: number } | undefined;
     if (r && r.refs <= 0) {
       this.stmts.deleteData.run(dataId);
+      this.stmts.unindexBlocks.run(dataId);
       freed.push(dataId);
     }
   }
@@ -604,6 +612,7 @@ export class Store {
       if (m.baseDataId !== null) this.unref(m.baseDataId, freed);
       if (this.data(dataId)!.refs <= 0) {
         this.stmts.deleteData.run(dataId);
+        this.stmts.unindexBlocks.run(dataId);
         freed.push(dataId);
       }
     });
@@ -740,6 +749,9 @@ function prepare(db: Db) {
     materializeHead: db.prepare('UPDATE heads SET data_id = ?, pending = 0 WHERE node_id = ? AND change_id = ?'),
     contentSource: db.prepare("SELECT data_id FROM heads WHERE content_change = ? AND pending = 0 AND deleted = 0 AND data_id IS NOT NULL UNION ALL SELECT data_id FROM retained WHERE change_id = ? LIMIT 1"),
     missingStats: db.prepare('SELECT count(*) AS n FROM missing'),
+    indexBlock: db.prepare('INSERT INTO block_index (hash, data_id, idx) VALUES (?, ?, ?)'),
+    unindexBlocks: db.prepare('DELETE FROM block_index WHERE data_id = ?'),
+    findBlock: db.prepare('SELECT data_id, idx FROM block_index WHERE hash = ? LIMIT 1'),
     moveHead: db.prepare('UPDATE heads SET name = ?, parent_dir = ? WHERE node_id = ? AND change_id = ?'),
     instanceName: db.prepare('SELECT name FROM instances WHERE id = ?'),
     headsOf: db.prepare(`SELECT ${headCols} FROM heads WHERE node_id = ?`),

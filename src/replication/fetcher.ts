@@ -28,6 +28,8 @@ export interface FetcherStats {
   readonly blocksReceived: number;
   readonly bytesReceived: number;
   readonly blocksRefetched: number;
+  /** Blocks found in a local blob instead of fetched. */
+  readonly blocksCopied: number;
 }
 
 interface Plan {
@@ -57,6 +59,7 @@ export class Fetcher {
   private blocksReceived = 0;
   private bytesReceived = 0;
   private blocksRefetched = 0;
+  private blocksCopied = 0;
   private remainingBytes = new Map<string, number>();
 
   constructor(
@@ -104,6 +107,7 @@ export class Fetcher {
       blocksReceived: this.blocksReceived,
       bytesReceived: this.bytesReceived,
       blocksRefetched: this.blocksRefetched,
+      blocksCopied: this.blocksCopied,
     };
   }
 
@@ -137,6 +141,7 @@ export class Fetcher {
     const work = await Workspace.open(dir, plan, this.store);
     try {
       let todo = plan.needed.filter((b) => !work.has(b));
+      todo = await this.copyLocalBlocks(todo, plan, work);
       this.remainingBytes.set(changeId, todo.length * BLOCK_SIZE);
       const refused = new Set<ContentSource>();
       while (todo.length && !this.closed) {
@@ -162,6 +167,36 @@ export class Fetcher {
     } finally {
       await work.close();
     }
+  }
+
+  /** Blocks whose content some local blob already holds are copied, not fetched. Returns the rest. */
+  private async copyLocalBlocks(todo: number[], plan: Plan, work: Workspace): Promise<number[]> {
+    const rest: number[] = [];
+    const buf = Buffer.allocUnsafe(BLOCK_SIZE);
+    for (const index of todo) {
+      const expected = hashOf(plan.hashes, index);
+      const found = this.store.findBlock(expected);
+      if (!found) {
+        rest.push(index);
+        continue;
+      }
+      const length = Math.min(BLOCK_SIZE, plan.size - index * BLOCK_SIZE);
+      this.store.hold(found.dataId);
+      try {
+        const fh = await this.store.blobs.openFile(found.dataId, 'r');
+        const { bytesRead } = await fh.read(buf, 0, length, found.index * BLOCK_SIZE).finally(() => fh.close());
+        const data = buf.subarray(0, bytesRead);
+        if (bytesRead === length && createHash('sha256').update(data).digest().equals(expected)) {
+          await work.put(index, Buffer.from(data));
+          this.blocksCopied++;
+        } else rest.push(index);
+      } catch {
+        rest.push(index);
+      } finally {
+        this.store.release(found.dataId);
+      }
+    }
+    return rest;
   }
 
   /** Requests the blocks in batches, several in flight, from one peer. */

@@ -21,5 +21,14 @@ INSERT INTO version_vector (origin, counter) SELECT origin, max(counter) FROM ch
 UPDATE changes SET seq = rowid;
 UPDATE heads SET content_change = (
   SELECT c.id FROM changes c WHERE c.node_id = heads.node_id AND c.kind IN ('create', 'write') ORDER BY c.hlc DESC LIMIT 1);
+-- Where each block's content can be found locally, so a fetch copies what it already has.
+CREATE TABLE block_index (
+  hash    BLOB NOT NULL,
+  data_id INTEGER NOT NULL,
+  idx     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX block_index_hash ON block_index (hash);
+CREATE INDEX block_index_data ON block_index (data_id);
+
 INSERT OR IGNORE INTO counters (name, value) SELECT 'seq', coalesce(max(seq), 0) FROM changes;
 `;

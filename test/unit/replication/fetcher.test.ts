@@ -1,0 +1,109 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { BLOCK_SIZE } from '../../../src/core/blocks.js';
+import type { Store } from '../../../src/core/store.js';
+import { Fetcher, type ContentSource } from '../../../src/replication/fetcher.js';
+import type { ProtocolError } from '../../../src/replication/wire.js';
+import { chunks, makeView, readAll } from '../fs/view-fixture.js';
+
+const quiet = { warn: () => undefined, debug: () => undefined };
+
+/** Hands B every change A has, leaving content missing (what a session does before the fetcher). */
+function receiveAll(to: Store, from: Store, fetcher?: Fetcher): void {
+  for (const { change } of from.changesAfter(0, 1e6)) {
+    if (to.hasChange(change.id)) continue;
+    for (const m of to.receive(change)) fetcher?.enqueue(m.changeId);
+  }
+}
+
+/** A peer serving blocks from a store, counting what it is asked for. */
+function sourceOf(from: Store, opts: { lie?: boolean; dropAfter?: number } = {}) {
+  const asked: number[] = [];
+  const failures: ProtocolError[] = [];
+  const source: ContentSource = {
+    peerId: 'peer',
+    knows: (id) => from.hasChange(id),
+    async requestBlocks(changeId, blocks, onBlock) {
+      const data = from.contentSource(changeId);
+      if (!data) return 'nothave';
+      const whole = readFileSync(from.blobs.path(data.id));
+      for (const b of blocks) {
+        if (opts.dropAfter !== undefined && asked.length >= opts.dropAfter) throw new Error('peer disconnected');
+        asked.push(b);
+        const bytes = Buffer.from(whole.subarray(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE));
+        if (opts.lie) bytes[0] ^= 1;
+        await onBlock(b, bytes);
+      }
+      return 'done';
+    },
+    fail: (e) => void failures.push(e),
+  };
+  return { source, asked, failures };
+}
+
+async function settled(store: Store): Promise<void> {
+  for (let i = 0; i < 500 && store.missingList().length; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+t.test('fetches only what is missing, copies what it has, refuses lies, resumes', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const b = makeView(t, { name: 'b' });
+  const content = randomBytes(BLOCK_SIZE * 8 + 123);
+  await a.view.writeFile('/f.bin', chunks(content));
+  receiveAll(b.store, a.store);
+
+  // a lying peer is dropped with the bad-hash code; an honest one then serves
+  const liar = sourceOf(a.store, { lie: true });
+  const honest = sourceOf(a.store);
+  const fetcher = new Fetcher(b.store, quiet, () => undefined);
+  t.teardown(() => fetcher.close());
+  fetcher.addSource(liar.source);
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(liar.failures[0]?.code, 4406, 'the liar is dropped as MARBLE_BAD_HASH');
+  fetcher.removeSource(liar.source);
+  fetcher.addSource(honest.source);
+  await settled(b.store);
+  t.same(await readAll(await b.view.openRead('/f.bin')), content, 'content identical');
+
+  // a 1-byte edit fetches one block
+  const edited = Buffer.from(content);
+  edited[BLOCK_SIZE * 5 + 7] ^= 0xff;
+  await a.view.writeFile('/f.bin', chunks(edited));
+  honest.asked.length = 0;
+  receiveAll(b.store, a.store, fetcher);
+  await settled(b.store);
+  t.same(honest.asked, [5], 'only the changed block travels');
+  t.same(await readAll(await b.view.openRead('/f.bin')), edited);
+
+  // a copy is built from blocks b already holds
+  honest.asked.length = 0;
+  await a.view.copy('/f.bin', '/copy.bin');
+  receiveAll(b.store, a.store, fetcher);
+  await settled(b.store);
+  t.same(honest.asked, [], 'no block fetched for content held locally');
+  t.ok(fetcher.stats().blocksCopied >= 9);
+  t.same(await readAll(await b.view.openRead('/copy.bin')), edited);
+});
+
+t.test('a download interrupted halfway resumes where it stopped', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const b = makeView(t, { name: 'b' });
+  const content = randomBytes(BLOCK_SIZE * 40);
+  await a.view.writeFile('/big.bin', chunks(content));
+  receiveAll(b.store, a.store);
+  const flaky = sourceOf(a.store, { dropAfter: 20 });
+  const first = new Fetcher(b.store, quiet, () => undefined);
+  first.addSource(flaky.source);
+  for (let i = 0; i < 200 && flaky.asked.length < 20; i++) await new Promise((r) => setTimeout(r, 10));
+  first.close();
+  await new Promise((r) => setTimeout(r, 50));
+  const b2 = b.reopen(); // a restart
+  const steady = sourceOf(a.store);
+  const second = new Fetcher(b2.store, quiet, () => undefined);
+  t.teardown(() => second.close());
+  second.addSource(steady.source);
+  await settled(b2.store);
+  t.ok(steady.asked.length <= 20 + 4, `after the restart only the rest is fetched (${steady.asked.length} of 40 blocks)`);
+  t.same(await readAll(await b2.view.openRead('/big.bin')), content);
+});
