@@ -34,6 +34,18 @@ export interface SessionHost {
   log: { info(o: object, m?: string): void; warn(o: object, m?: string): void; debug(o: object, m?: string): void };
 }
 
+/** Blocks and bytes this instance served to peers since start, per store (read by /metrics). */
+export interface ServedTotals {
+  blocks: number;
+  bytes: number;
+}
+const served = new WeakMap<Store, ServedTotals>();
+export function servedTotals(store: Store): ServedTotals {
+  let s = served.get(store);
+  if (!s) served.set(store, (s = { blocks: 0, bytes: 0 }));
+  return s;
+}
+
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const SEND_BATCH = 512;
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -324,6 +336,9 @@ export class PeerSession implements ContentSource {
           const { bytesRead } = await fh.read(buf, 0, buf.length, index * BLOCK_SIZE);
           if (this.isClosed) return;
           this.ws.send(Buffer.concat(encodeBlock(req, index, buf.subarray(0, bytesRead))), { binary: true });
+          const tally = servedTotals(store);
+          tally.blocks++;
+          tally.bytes += bytesRead;
           await this.drained();
         }
       } finally {
