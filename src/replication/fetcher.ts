@@ -42,6 +42,8 @@ interface Plan {
 const BATCH = 16;
 const PIPELINE = 4;
 const CONCURRENCY = 8;
+/** Block bytes requested and not yet written, across all downloads: bounds memory. */
+const IN_FLIGHT_BUDGET = 24 * 1024 * 1024;
 const PARK_MS = 2000;
 
 /**
@@ -61,6 +63,7 @@ export class Fetcher {
   private blocksRefetched = 0;
   private blocksCopied = 0;
   private remainingBytes = new Map<string, number>();
+  private readonly budget = new ByteBudget(IN_FLIGHT_BUDGET);
 
   constructor(
     private readonly store: Store,
@@ -206,6 +209,8 @@ export class Fetcher {
     let outcome: 'done' | 'nothave' = 'done';
     const worker = async () => {
       for (let batch = batches.shift(); batch && outcome === 'done'; batch = batches.shift()) {
+        const cost = batch.length * BLOCK_SIZE;
+        await this.budget.take(cost);
         const wanted = new Set(batch);
         const result = await source.requestBlocks(changeId, batch, async (index, data) => {
           if (!wanted.delete(index)) throw this.lie(source, `sent block ${index} of ${changeId}, which was not asked for`);
@@ -216,7 +221,7 @@ export class Fetcher {
           await work.put(index, data);
           this.blocksReceived++;
           this.bytesReceived += data.length;
-        });
+        }).finally(() => this.budget.give(cost));
         if (result === 'nothave') outcome = 'nothave';
       }
     };
@@ -239,6 +244,29 @@ export class Fetcher {
         resolve();
       });
     });
+  }
+}
+
+/** A counting semaphore over bytes. */
+class ByteBudget {
+  private waiting: Array<{ n: number; go: () => void }> = [];
+  constructor(private available: number) {}
+
+  take(n: number): Promise<void> {
+    if (this.available >= n && !this.waiting.length) {
+      this.available -= n;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.waiting.push({ n, go }));
+  }
+
+  give(n: number): void {
+    this.available += n;
+    while (this.waiting.length && this.available >= this.waiting[0]!.n) {
+      const next = this.waiting.shift()!;
+      this.available -= next.n;
+      next.go();
+    }
   }
 }
 

@@ -48,6 +48,8 @@ export function servedTotals(store: Store): ServedTotals {
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const SEND_BATCH = 512;
+/** Inline content per changes frame, so frames (and the peer's memory) stay small. */
+const FRAME_INLINE_BUDGET = 2 * 1024 * 1024;
 const HIGH_WATER = 4 * 1024 * 1024;
 const AUTH_CONTEXT = 'marble-peer-auth-v1\n';
 
@@ -294,10 +296,14 @@ export class PeerSession implements ContentSource {
       }
       const list = [];
       const origins = new Set<string>();
+      let inlineBytes = 0;
       for (const { seq, change } of rows) {
+        if (inlineBytes > FRAME_INLINE_BUDGET) break; // the rest goes in the next frame
         this.cursor = seq;
         if (change.counter <= (this.peerVector.get(change.origin) ?? 0)) continue;
-        list.push(toWire(change, this.inlineContent(change)));
+        const inline = this.inlineContent(change);
+        inlineBytes += inline?.length ?? 0;
+        list.push(toWire(change, inline));
         origins.add(change.origin);
         this.peerVector.set(change.origin, change.counter);
       }
