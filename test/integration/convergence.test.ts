@@ -1,0 +1,239 @@
+/**
+ * Randomized convergence (DESIGN §6, the invariant): several real `marble serve` processes
+ * in a ring, random WebDAV operations on random instances interleaved with SIGTERM and
+ * kill -9 restarts, cut links and isolated instances; then heal, wait until quiescent, and
+ * prove that every instance holds the same heads and changes, that every body a PUT stored
+ * is still held on every instance (head or history), that every blob matches its recorded
+ * block hashes, that every live head reads back over WebDAV, and that the main views agree
+ * wherever the split trees (also compared, exactly) agree.
+ *
+ * Seeded: MARBLE_SEED=N reproduces a run's operations (replication timing still varies).
+ * MARBLE_CONVERGENCE_OPS (steps per round, default 300), MARBLE_CONVERGENCE_ROUNDS (default
+ * 1; round r uses seed + r), MARBLE_CONVERGENCE_INSTANCES (default 3). History retention is
+ * unbounded in this test (--history-keep 1000000), so every version's content must survive.
+ */
+import t, { type Test } from 'tap';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { status, type Member } from '../helpers/cluster.js';
+import {
+  davSnapshot,
+  dbSnapshot,
+  describeNode,
+  lineDiff,
+  treeDiff,
+  type DavSnapshot,
+  type DbSnapshot,
+  type TreeSnap,
+} from '../helpers/convergence-check.js';
+import { Workload } from '../helpers/convergence-workload.js';
+import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js';
+import { seedFrom } from '../helpers/rng.js';
+
+const STEPS = Number(process.env.MARBLE_CONVERGENCE_OPS ?? 300);
+const ROUNDS = Number(process.env.MARBLE_CONVERGENCE_ROUNDS ?? 1);
+const INSTANCES = Number(process.env.MARBLE_CONVERGENCE_INSTANCES ?? 3);
+const QUIESCE_TIMEOUT_MS = Number(process.env.MARBLE_CONVERGENCE_QUIESCE_MS ?? 150_000);
+const baseSeed = seedFrom('MARBLE_SEED');
+
+const NAMES = 'abcdefgh'.slice(0, Math.max(3, Math.min(8, INSTANCES))).split('');
+/** A ring: each instance dials the previous one, the first dials the last. */
+const LINKS: Array<[string, string]> = NAMES.map((n, i) => [n, NAMES[(i + NAMES.length - 1) % NAMES.length]!]);
+
+t.comment(`convergence: MARBLE_SEED=${baseSeed} MARBLE_CONVERGENCE_OPS=${STEPS} MARBLE_CONVERGENCE_ROUNDS=${ROUNDS} instances ${NAMES.join(',')}`);
+
+for (let r = 0; r < ROUNDS; r++) {
+  const seed = (baseSeed + r) >>> 0;
+  t.test(`random operations and faults converge (seed ${seed}, ${STEPS} steps)`, (t) => round(t, seed));
+}
+
+async function round(t: Test, seed: number): Promise<void> {
+  const tag = `[MARBLE_SEED=${seed} MARBLE_CONVERGENCE_OPS=${STEPS}]`;
+  const report: string[] = [];
+  let cluster: ProxiedCluster | null = null;
+  let workload: Workload | null = null;
+  const problems: string[] = [];
+  const fail = (msg: string) => problems.push(msg);
+  const t0 = Date.now();
+  try {
+    cluster = await startProxiedCluster(t, NAMES, LINKS, ['--history-keep', '1000000', '--log-level', 'info']);
+    workload = new Workload(cluster, seed);
+    await workload.run(0, STEPS);
+    const tOps = Date.now();
+    await workload.heal();
+    report.push(`ops took ${tOps - t0} ms`);
+    const quiet = await waitQuiescent(cluster, report);
+    report.push(`quiescent after ${quiet} ms`);
+
+    const dav = new Map<string, DavSnapshot>();
+    for (const m of cluster.members.values()) dav.set(m.name, await davSnapshot(m.marble.webdav));
+    for (const m of cluster.members.values()) {
+      const exit = await m.marble.stop();
+      if (exit.code !== 0) fail(`${m.name} exited with code ${exit.code} signal ${exit.signal} on SIGTERM`);
+    }
+    const dbs = new Map<string, DbSnapshot>();
+    for (const m of cluster.members.values()) dbs.set(m.name, dbSnapshot(m.data));
+
+    compareDatabases(dbs, fail);
+    checkWritten(dbs, workload.written, fail);
+    checkHeadsReadable(dbs, dav, fail);
+    compareViews(dav, fail);
+
+    const first = dbs.get(NAMES[0]!)!;
+    const splitNodes = new Set(first.heads.map((h) => h.node_id).filter((id, i, all) => all.indexOf(id) !== i)).size;
+    t.comment(
+      `${tag} steps ${STEPS}, ops ${workload.stats.ops} (skipped ${workload.stats.skipped}), ` +
+        `ok ${JSON.stringify(workload.stats.ok)}, refused ${JSON.stringify(workload.stats.refused)}, faults ${JSON.stringify(workload.stats.faults)}; ` +
+        `changes ${first.changeIds.length}, heads ${first.heads.length}, split nodes ${splitNodes}, ` +
+        `split trees ${[...dav.get(NAMES[0]!)!.splits.keys()].join(',') || 'none'}, bodies stored ${workload.written.size}; ${report.join('; ')}; ${Date.now() - t0} ms`,
+    );
+    const okOps = Object.values(workload.stats.ok).reduce((a, b) => a + b, 0);
+    t.ok(okOps >= (workload.stats.ops - workload.stats.skipped) / 4, `${tag} at least a quarter of the operations succeeded (${okOps})`);
+  } catch (e) {
+    fail(`run aborted: ${(e as Error).stack ?? String(e)}`);
+  }
+
+  if (problems.length) {
+    const file = path.join(os.tmpdir(), `marble-convergence-${seed}-${Date.now()}.log`);
+    const logs = cluster
+      ? [...cluster.members.values()].map((m: Member) => `--- ${m.name} stderr (tail, warn and above) ---\n${warnLines(m.marble.stderr())}`)
+      : [];
+    writeFileSync(file, [`${tag}`, ...problems, '', '--- operations ---', ...(workload?.log ?? []), '', ...report, ...logs].join('\n') + '\n');
+    for (const p of problems.slice(0, 30)) t.fail(`${tag} ${p.slice(0, 4000)}`);
+    if (problems.length > 30) t.fail(`${tag} ... and ${problems.length - 30} more problems`);
+    t.comment(`${tag} full report (operations, problems, logs): ${file}; rerun with MARBLE_SEED=${seed} MARBLE_KEEP_TMP=1 to keep the data directories`);
+  } else {
+    t.pass(`${tag} all ${NAMES.length} instances converged: same heads, same changes, every stored body kept, views agree`);
+  }
+}
+
+function warnLines(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => /"level":(4|5|6)0/.test(l) || (l && !l.startsWith('{')))
+    .slice(-60)
+    .join('\n');
+}
+
+/**
+ * Waits until every instance is connected to all its neighbours, has nothing missing or
+ * queued, and all hold the same number of changes, unchanged over several polls.
+ */
+async function waitQuiescent(cluster: ProxiedCluster, report: string[]): Promise<number> {
+  const t0 = Date.now();
+  let stable = 0;
+  let last = '';
+  let seen = '';
+  for (;;) {
+    const rows: string[] = [];
+    let ok = true;
+    for (const m of cluster.members.values()) {
+      const s = await status(m).catch((e: Error) => ({ error: e.message }) as Record<string, unknown>);
+      const degree = new Set(cluster.linksOf(m.name).map((l) => (l.from === m.name ? l.to : l.from))).size;
+      const peers = Array.isArray(s.peers) ? (s.peers as Array<{ lag: number }>) : [];
+      rows.push(`${m.name}: changes=${s.changes} missing=${s.missing} queued=${s.queuedDownloads} peers=${peers.length}/${degree} lag=${peers.map((p) => p.lag).join(',')}`);
+      if (s.error || peers.length !== degree || s.missing !== 0 || s.queuedDownloads !== 0 || peers.some((p) => p.lag !== 0)) ok = false;
+    }
+    const counts = new Set(rows.map((r) => /changes=(\S+)/.exec(r)![1]));
+    if (counts.size !== 1) ok = false;
+    const now = rows.join(' | ');
+    seen = now;
+    stable = ok && now === last ? stable + 1 : 0;
+    last = now;
+    if (stable >= 3) {
+      report.push(`final status ${now}`);
+      return Date.now() - t0;
+    }
+    if (Date.now() - t0 > QUIESCE_TIMEOUT_MS) throw new Error(`not quiescent after ${QUIESCE_TIMEOUT_MS} ms: ${seen}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** (1) identical heads, (2) identical change ids, no missing, no pending heads, sound blobs. */
+function compareDatabases(dbs: Map<string, DbSnapshot>, fail: (m: string) => void): void {
+  const [refName, ref] = [...dbs][0]!;
+  for (const [name, db] of dbs) {
+    for (const p of db.problems.slice(0, 10)) fail(`${name}: ${p}`);
+    if (db.missing) fail(`${name}: ${db.missing} missing rows after quiescence`);
+    const pending = db.heads.filter((h) => h.pending);
+    if (pending.length) fail(`${name}: ${pending.length} heads still pending content, e.g. ${pending[0]!.node_id} ${pending[0]!.change_id}`);
+    if (name === refName) continue;
+    const heads = lineDiff(ref.headLines, db.headLines);
+    if (heads.onlyA.length || heads.onlyB.length) {
+      fail(`heads differ between ${refName} and ${name}:\n  only on ${refName}:\n    ${heads.onlyA.join('\n    ')}\n  only on ${name}:\n    ${heads.onlyB.join('\n    ')}`);
+    }
+    const changes = lineDiff(ref.changeIds, db.changeIds);
+    if (changes.onlyA.length || changes.onlyB.length) {
+      fail(`change ids differ between ${refName} (${ref.changeIds.length}) and ${name} (${db.changeIds.length}): only on ${refName}: ${changes.onlyA.join(' ')}; only on ${name}: ${changes.onlyB.join(' ')}`);
+    }
+  }
+}
+
+/** (3) every body a PUT stored is held by every instance, as a head's content or in history. */
+function checkWritten(dbs: Map<string, DbSnapshot>, written: Map<string, string>, fail: (m: string) => void): void {
+  for (const [name, db] of dbs) {
+    const lost = [...written].filter(([sha]) => !db.blobShas.has(sha));
+    if (lost.length) {
+      fail(`${name}: ${lost.length} of ${written.size} stored bodies are held nowhere on ${name} (neither a head nor history), e.g.\n    ${lost.slice(0, 8).map(([sha, what]) => `${sha.slice(0, 12)} from ${what}`).join('\n    ')}`);
+    }
+  }
+}
+
+/** (4) every live head with content reads back over WebDAV, on the main or a split path. */
+function checkHeadsReadable(dbs: Map<string, DbSnapshot>, dav: Map<string, DavSnapshot>, fail: (m: string) => void): void {
+  for (const [name, db] of dbs) {
+    const snap = dav.get(name)!;
+    const readable = new Set<string>();
+    const add = (tree: TreeSnap) => {
+      for (const [p, n] of tree) if (!n.dir && n.status === 200) readable.add(`${p.slice(p.lastIndexOf('/') + 1)} ${n.sha256}`);
+    };
+    add(snap.main);
+    for (const tree of snap.splits.values()) add(tree);
+    const unreadable = db.heads.filter((h) => !h.deleted && !h.is_dir && h.data_id !== null && !readable.has(`${h.name} ${db.shaOfData.get(h.data_id)}`));
+    if (unreadable.length) {
+      fail(`${name}: ${unreadable.length} live heads do not read back over WebDAV under their name with their content (main or /.splits/), e.g.\n    ${unreadable.slice(0, 8).map((h) => `${h.node_id} ${h.change_id} ${JSON.stringify(h.name)} in ${h.parent_dir} (${h.size} B)`).join('\n    ')}`);
+    }
+    for (const [tree, snapOf] of [['main', snap.main] as const, ...[...snap.splits].map(([n, s]) => [`.splits/${n}`, s] as const)]) {
+      const bad = [...snapOf].filter(([, n]) => !n.dir && (n.status !== 200 || n.size < 0));
+      if (bad.length) fail(`${name}: ${tree} lists files that do not read back: ${bad.slice(0, 8).map(([p, n]) => `${p} ${describeNode(n)}`).join(', ')}`);
+    }
+  }
+}
+
+/**
+ * (5) /.splits/ trees identical on every instance; main views identical wherever the split
+ * trees agree (a split or name collision legitimately shows each instance its own head).
+ */
+function compareViews(dav: Map<string, DavSnapshot>, fail: (m: string) => void): void {
+  const [refName, ref] = [...dav][0]!;
+  for (const [name, snap] of dav) {
+    if (name === refName) continue;
+    const a = [...ref.splits.keys()].sort().join(',');
+    const b = [...snap.splits.keys()].sort().join(',');
+    if (a !== b) {
+      fail(`/.splits/ lists ${a || 'nothing'} on ${refName} but ${b || 'nothing'} on ${name}`);
+      continue;
+    }
+    for (const [inst, tree] of ref.splits) {
+      const diff = treeDiff(tree, snap.splits.get(inst)!);
+      if (diff.length) fail(`/.splits/${inst}/ differs between ${refName} and ${name}: ${diff.slice(0, 10).map((p) => `${p}: ${describeNode(tree.get(p))} vs ${describeNode(snap.splits.get(inst)!.get(p))}`).join('; ')}`);
+    }
+  }
+  // paths where the split trees disagree: they, and everything below them, may differ between main views
+  const disputed = new Set<string>();
+  const trees = [...ref.splits.values()];
+  for (let i = 1; i < trees.length; i++) for (const p of treeDiff(trees[0]!, trees[i]!)) disputed.add(p);
+  const undisputed = (p: string) => {
+    const parts = p.split('/');
+    for (let i = 1; i <= parts.length; i++) if (disputed.has(parts.slice(0, i).join('/'))) return false;
+    return true;
+  };
+  for (const [name, snap] of dav) {
+    if (name === refName) continue;
+    const diff = treeDiff(ref.main, snap.main).filter(undisputed);
+    if (diff.length) {
+      fail(`main views differ between ${refName} and ${name} outside any split: ${diff.slice(0, 10).map((p) => `${p}: ${describeNode(ref.main.get(p))} vs ${describeNode(snap.main.get(p))}`).join('; ')}`);
+    }
+  }
+}
