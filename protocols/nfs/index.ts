@@ -3,7 +3,7 @@ import type { FileSystemView } from '../../src/fs/types.js';
 import { allowList } from './allow.js';
 import { MOUNT_PROGRAM, NFS_PROGRAM, PORTMAP_PROGRAM } from './constants.js';
 import { mountProgram } from './mount/program.js';
-import { nfsProgram } from './nfs3/program.js';
+import { nfsProgram, type NfsCallHook } from './nfs3/program.js';
 import { portmapProgram } from './portmap/program.js';
 import { RpcDispatcher, silentLogger, type RpcLogger } from './rpc/dispatcher.js';
 import { normalizeAddress, RpcServer } from './rpc/server.js';
@@ -21,7 +21,11 @@ export interface NfsOptions extends NfsStateOptions {
   /** default 111 (privileged: needs root or CAP_NET_BIND_SERVICE) */
   portmapPort?: number;
   logger?: RpcLogger & { info?(obj: object, msg: string): void };
+  /** Metrics hook: called once per NFS call (not MOUNT) with procedure, status and seconds. */
+  onCall?: NfsCallHook;
 }
+
+export type { NfsCallHook };
 
 export interface NfsServerHandle {
   readonly port: number;
@@ -42,7 +46,7 @@ export async function startNfs(opts: NfsOptions): Promise<NfsServerHandle> {
   const allow = allowList(opts.allow);
   const nfs = new NfsState(opts.view, logger, opts);
   const server = new RpcServer({ logger });
-  server.register(NFS_PROGRAM, nfsProgram(nfs));
+  server.register(NFS_PROGRAM, nfsProgram(nfs, opts.onCall));
   server.register(MOUNT_PROGRAM, mountProgram(nfs, opts.allow ?? []));
   const address = await server.listen({ host: opts.host, port: opts.port, allow });
   const port = address.port;

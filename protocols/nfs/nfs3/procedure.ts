@@ -12,12 +12,18 @@ import { wccOf, writeWcc, type Fattr, type WccAttr } from '../wire.js';
  */
 export type NfsProcedure = (args: XdrReader, call: CallContext, nfs: NfsState) => Promise<RpcHandlerResult> | RpcHandlerResult;
 
-/** Results: status word, then the arm's body. */
+/** Results: status word, then the arm's body. The function carries the status for metrics ({@link nfsStatusOf}). */
 export function reply(status: number, body: (w: XdrWriter) => void = () => {}): (w: XdrWriter) => void {
-  return (w) => {
+  const write = (w: XdrWriter) => {
     w.writeUint(status);
     body(w);
   };
+  return Object.assign(write, { nfsStatus: status });
+}
+
+/** The nfsstat3 of a result made by {@link reply}; undefined for others (NULL has none). */
+export function nfsStatusOf(result: unknown): number | undefined {
+  return (result as { nfsStatus?: number } | null)?.nfsStatus;
 }
 
 export const OK = NFS3.OK;

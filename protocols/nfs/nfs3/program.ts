@@ -1,5 +1,6 @@
 import type { RpcHandler, RpcProgram } from '../rpc/dispatcher.js';
-import { NFS_V3, NFSPROC3 } from '../constants.js';
+import { NFS3, NFS_V3, NFSPROC3 } from '../constants.js';
+import { isXdrDecodeError } from '../xdr/errors.js';
 import type { NfsState } from '../state.js';
 import { access } from './access.js';
 import { commit } from './commit.js';
@@ -13,7 +14,7 @@ import { mkdir } from './mkdir.js';
 import { mknod } from './mknod.js';
 import { nfsNull } from './null.js';
 import { pathconf } from './pathconf.js';
-import type { NfsProcedure } from './procedure.js';
+import { nfsStatusOf, type NfsProcedure } from './procedure.js';
 import { read } from './read.js';
 import { readdir } from './readdir.js';
 import { readdirplus } from './readdirplus.js';
@@ -64,14 +65,42 @@ export const NON_IDEMPOTENT: ReadonlySet<number> = new Set([
   NFSPROC3.LINK,
 ]);
 
+/**
+ * Metrics hook: once per NFS call, with the procedure name (GETATTR, ...), the outcome (OK,
+ * ERR_NOENT, ..., or the RPC-level GARBAGE_ARGS / SYSTEM_ERR) and the seconds it took.
+ */
+export type NfsCallHook = (procedure: string, status: string, seconds: number) => void;
+
+const PROC_NAMES = new Map<number, string>(Object.entries(NFSPROC3).map(([name, n]) => [n, name]));
+const STATUS_NAMES = new Map<number, string>(Object.entries(NFS3).map(([name, n]) => [n, name]));
+
 /** The NFS program (100003, version 3) over shared state. */
-export function nfsProgram(nfs: NfsState): RpcProgram {
+export function nfsProgram(nfs: NfsState, onCall?: NfsCallHook): RpcProgram {
   const procedures: Record<number, RpcHandler> = {};
   for (const [num, proc] of Object.entries(NFS3_PROCEDURES)) {
     const p = Number(num);
-    procedures[p] = NON_IDEMPOTENT.has(p)
+    const handler: RpcHandler = NON_IDEMPOTENT.has(p)
       ? (args, call) => nfs.drc.run(call.remoteAddress, call.xid, p, async () => proc(args, call, nfs))
       : (args, call) => proc(args, call, nfs);
+    procedures[p] = onCall ? timed(PROC_NAMES.get(p) ?? String(p), handler, onCall) : handler;
   }
   return { low: NFS_V3, high: NFS_V3, procedures };
+}
+
+function timed(name: string, handler: RpcHandler, onCall: NfsCallHook): RpcHandler {
+  return async (args, call) => {
+    const t0 = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
+    try {
+      const result = await handler(args, call);
+      const body = typeof result === 'function' ? result : result.stat === 'SUCCESS' ? result.body : undefined;
+      const status = body && nfsStatusOf(body);
+      const rpcStat = typeof result === 'function' ? 'SUCCESS' : result.stat;
+      onCall(name, body ? (status === undefined ? 'OK' : STATUS_NAMES.get(status) ?? String(status)) : rpcStat, seconds());
+      return result;
+    } catch (e) {
+      onCall(name, isXdrDecodeError(e) ? 'GARBAGE_ARGS' : 'SYSTEM_ERR', seconds());
+      throw e;
+    }
+  };
 }
