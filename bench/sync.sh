@@ -110,7 +110,7 @@ if [ -z "$ONLY" ]; then
     awk -v n="$n" -v m="$v" -v s="${s%% *}" 'BEGIN {
       if (m == "FAIL" || s == "FAIL") { printf "sync ratio %s FAIL\n", n; exit }
       r = m > 0 ? s / m : 0; f = sprintf("%.2f", r)
-      printf "sync ratio %s %s%s\n", n, f, (f + 0 <= 1 ? " (not faster than syncthing)" : "") }'
+      printf "sync ratio %s %s%s\n", n, f, (r <= 1 ? " (not better than syncthing)" : "") }'
   done < "$W/marble.tsv"
   # Syncthing-only figures (scan times, block size): reported for reference
   while read -r n v u; do
