@@ -1,88 +1,68 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { Store } from '../core/store.js';
-import { isFsError } from '../fs/errors.js';
 import type { MarbleView } from '../fs/view.js';
-import type { PeerStatus, Replicator } from '../replication/replicator.js';
+import type { Metrics } from '../metrics/index.js';
+import type { Replicator } from '../replication/replicator.js';
 import { MAX_FRAME } from '../replication/wire.js';
+import { installAuth, type HttpAuth } from './auth.js';
+import { installErrorHandling } from './errors.js';
+import { historyRoutes } from './routes/history.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { pageRoutes } from './routes/page.js';
+import { NO_QUERY } from './routes/schemas.js';
+import { splitsRoutes } from './routes/splits.js';
+import { statusRoutes } from './routes/status.js';
+import { SyncProgress } from './status.js';
+
+export { statusOf, type StatusReport } from './status.js';
+export type { HttpAuth } from './auth.js';
 
 export interface HttpOptions {
   readonly store: Store;
   readonly replicator?: Replicator;
   readonly view?: MarbleView;
+  /** Serves GET /metrics from this registry. */
+  readonly metrics?: Metrics;
+  /** Base URL of the WebDAV front end, for links to versions. */
+  readonly webdavUrl?: string;
+  /** Credentials accepted when the API is protected. */
+  readonly auth?: HttpAuth;
+  /** Protect every route but /health (default: when `host` is not loopback). */
+  readonly protect?: boolean;
   readonly host: string;
   readonly port: number;
+  /** PEM certificate and key: serve HTTPS (and so wss:// for peers). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly log?: { warn(o: object, m?: string): void; error(o: object, m?: string): void };
 }
 
-export interface StatusReport {
-  readonly id: string;
-  readonly name: string;
-  readonly dataDir: string;
-  readonly blobs: number;
-  readonly blobBytes: number;
-  readonly changes: number;
-  readonly splits: number;
-  readonly historyKeep: number;
-  readonly fingerprint: string;
-  readonly peers: PeerStatus[];
-  readonly missing: number;
-  readonly queuedDownloads: number;
-  readonly bytesToFetch: number;
-}
-
-export function statusOf(store: Store, replicator?: Replicator): StatusReport {
-  const stats = store.stats();
-  const fetch = replicator?.fetcher.stats();
-  return {
-    id: store.instanceId,
-    name: store.instanceName,
-    fingerprint: store.key.fingerprint,
-    dataDir: store.dataDir,
-    ...stats,
-    splits: store.splitNodeIds().size,
-    historyKeep: store.historyRetention,
-    peers: replicator?.peers() ?? [],
-    missing: store.missingList().length,
-    queuedDownloads: fetch?.queued ?? 0,
-    bytesToFetch: fetch?.bytesToFetch ?? 0,
-  };
-}
-
-/** The HTTP API (health and status for now; the peer endpoint and metrics join it later). */
+/**
+ * The HTTP API (DESIGN §8): /health, /api/status, /api/peers, /api/splits (+ resolve),
+ * /api/history, /metrics, the status page at /, and the peer WebSocket endpoint /peer.
+ * Every route validates its input with a JSON schema (400 with a message), unknown routes
+ * are a 404 with a message. Beyond loopback, everything but /health and /peer needs a
+ * token or a WebDAV user (auth.ts); /peer authenticates peers by their keys.
+ */
 export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-  app.get('/health', async () => ({ ok: true }));
-  app.get('/api/status', async () => statusOf(opts.store, opts.replicator));
-  if (opts.view) {
-    const view = opts.view;
-    app.get('/api/splits', async () => {
-      const instances = (await view.list('/.splits')).entries.map((e) => e.name);
-      return { instances };
-    });
-    app.post<{ Body: { path: string; keep: string } }>(
-      '/api/splits/resolve',
-      {
-        schema: {
-          body: {
-            type: 'object',
-            required: ['path', 'keep'],
-            additionalProperties: false,
-            properties: { path: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^/' }, keep: { type: 'string', minLength: 1, maxLength: 200 } },
-          },
-        },
-      },
-      async (req, reply) => {
-        try {
-          const entry = await view.keepVersion(req.body.path, req.body.keep);
-          return { kept: req.body.keep, path: req.body.path, version: entry.versionTag };
-        } catch (e) {
-          if (isFsError(e, 'MARBLE_NOT_FOUND')) return reply.code(404).send({ error: e.code, message: e.message });
-          if (isFsError(e)) return reply.code(409).send({ error: e.code, message: e.message });
-          throw e;
-        }
-      },
-    );
+  // removeAdditional: false, so unknown parameters are refused rather than silently dropped
+  const common = { logger: false, bodyLimit: 1024 * 1024, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } } as const;
+  const app = (opts.tls ? Fastify({ ...common, https: { cert: opts.tls.cert, key: opts.tls.key } }) : Fastify(common)) as unknown as FastifyInstance;
+  installErrorHandling(app, opts.log);
+  const protect = opts.protect ?? !isLoopbackHost(opts.host);
+  if (protect) {
+    installAuth(app, opts.auth ?? {});
+    if (!opts.auth?.token && !opts.auth?.checkUser) opts.log?.warn({ host: opts.host }, 'http: listening beyond loopback without --api-token or --users: every API route answers 401');
   }
+  const src = { store: opts.store, replicator: opts.replicator, view: opts.view, webdavUrl: opts.webdavUrl, progress: new SyncProgress() };
+  app.get('/health', { schema: NO_QUERY }, async () => ({ ok: true }));
+  statusRoutes(app, src);
+  pageRoutes(app);
+  if (opts.view) {
+    splitsRoutes(app, opts.view, opts.webdavUrl);
+    historyRoutes(app, opts.view, opts.webdavUrl);
+  }
+  if (opts.metrics) metricsRoutes(app, opts.metrics);
   if (opts.replicator) {
     const replicator = opts.replicator;
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
@@ -102,5 +82,11 @@ export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: 
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return { url: `http://${host}:${port}/`, app, close: () => app.close() };
+  return { url: `${opts.tls ? 'https' : 'http'}://${host}:${port}/`, app, close: () => app.close() };
+}
+
+/** 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h) || h === '::ffff:127.0.0.1';
 }
