@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { lockHolder } from '../core/dir-lock.js';
+import { MARKER_FILE, readMarker } from '../core/identity.js';
 import { loadOrCreateKey } from '../core/keys.js';
 import { Store } from '../core/store.js';
 import { resolveSettings, type RawOptions } from './settings.js';
@@ -30,10 +30,10 @@ export function runId(flags: RawOptions): void {
     process.exit(1);
   }
   if (lockHolder(s.data) !== null) {
-    const db = new Database(join(s.data, 'marble.db'), { readonly: true });
-    const get = (k: string) => (db.prepare('SELECT value FROM config WHERE key = ?').get(k) as { value: string } | undefined)?.value ?? '';
-    printIdentity(get('instance_id'), get('instance_name'), loadOrCreateKey(s.data).fingerprint);
-    db.close();
+    // Served right now (the database is held exclusively): the marker says who it is.
+    const marker = readMarker(s.data);
+    if (!marker) throw new Error(`${s.data}: served by another process, and its ${MARKER_FILE} is unreadable`);
+    printIdentity(marker.instanceId, marker.name ?? '', loadOrCreateKey(s.data).fingerprint);
     return;
   }
   const store = Store.open(s.data);

@@ -41,6 +41,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--log-level <level>', 'fatal, error, warn, info, debug (env MARBLE_LOG_LEVEL)')
     .option('--peer <url>', 'keep a connection to this peer, e.g. ws://host:8438/peer (repeatable; env MARBLE_PEERS)', collect)
     .option('--trust <fingerprint>', "trust the peer with this key fingerprint (repeatable; env MARBLE_TRUST)", collect)
+    .option('--tls-cert <file>', 'PEM certificate: WebDAV and the HTTP API (peers: wss://) over TLS (env MARBLE_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (env MARBLE_TLS_KEY)')
     .action((o: RawOptions & { peer?: string[] }) => runServe({ ...o, peers: o.peer }));
 
   const peer = program.command('peer').description('manage the peers this instance connects to');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Store } from '../core/store.js';
 import { MarbleView } from '../fs/view.js';
 import { startHttp } from '../http/server.js';
@@ -13,6 +14,12 @@ import { loadUsers } from './users.js';
  * `webdav:`, `http:` and `ready` lines scripts wait for. SIGINT/SIGTERM: commit open
  * writes, close listeners and the database, exit 0.
  */
+function loadTls(cert: string | undefined, key: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new Error('TLS needs both --tls-cert and --tls-key');
+  return { cert: readFileSync(cert), key: readFileSync(key) };
+}
+
 export async function runServe(flags: RawOptions): Promise<void> {
   const s = resolveSettings(flags);
   const log = createLogger(s.logLevel);
@@ -23,12 +30,13 @@ export async function runServe(flags: RawOptions): Promise<void> {
   });
   if (s.historyKeep !== undefined) store.setConfig('history_keep', String(s.historyKeep));
   const view = new MarbleView(store);
-  const replicator = new Replicator({ store, trusted: s.trust, peers: s.peers, log });
+  const tls = loadTls(s.tlsCert, s.tlsKey);
+  const replicator = new Replicator({ store, trusted: s.trust, peers: s.peers, log, serverCert: tls?.cert });
   const closers: Array<() => Promise<void>> = [];
   try {
-    const dav = await startWebDav({ view, host: s.webdav.host, port: s.webdav.port, users, allowInsecureAuth: s.allowInsecureAuth, logger: log });
+    const dav = await startWebDav({ view, host: s.webdav.host, port: s.webdav.port, users, allowInsecureAuth: s.allowInsecureAuth, logger: log, tls });
     closers.push(() => dav.close());
-    const http = await startHttp({ store, replicator, view, host: s.http.host, port: s.http.port });
+    const http = await startHttp({ store, replicator, view, host: s.http.host, port: s.http.port, tls });
     closers.push(() => http.close());
     closers.push(() => replicator.close());
     const nfs = await startNfs({ view, host: s.nfs.host, port: s.nfs.port, allow: [...s.nfsAllow], portmap: s.portmap, logger: log.child({ component: 'nfs' }) });

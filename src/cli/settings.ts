@@ -15,6 +15,8 @@ export interface Settings {
   readonly webdav: Listen;
   readonly http: Listen;
   readonly users: string | undefined;
+  /** Bearer token for the HTTP API when it listens beyond loopback. */
+  readonly apiToken: string | undefined;
   readonly allowInsecureAuth: boolean;
   readonly historyKeep: number | undefined;
   readonly logLevel: string;
@@ -28,6 +30,9 @@ export interface Settings {
   readonly peers: readonly string[];
   /** Key fingerprints of trusted peers. */
   readonly trust: readonly string[];
+  /** PEM certificate and key: serve WebDAV and the HTTP API (and so wss:// peers) over TLS. */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
 }
 
 export const DEFAULT_WEBDAV: Listen = { host: '127.0.0.1', port: 8437 };
@@ -43,6 +48,7 @@ const ENV: Record<Exclude<keyof Settings, never>, string> = {
   webdav: 'MARBLE_WEBDAV',
   http: 'MARBLE_HTTP',
   users: 'MARBLE_USERS',
+  apiToken: 'MARBLE_API_TOKEN',
   allowInsecureAuth: 'MARBLE_ALLOW_INSECURE_AUTH',
   historyKeep: 'MARBLE_HISTORY_KEEP',
   logLevel: 'MARBLE_LOG_LEVEL',
@@ -51,6 +57,8 @@ const ENV: Record<Exclude<keyof Settings, never>, string> = {
   portmap: 'MARBLE_PORTMAP',
   peers: 'MARBLE_PEERS',
   trust: 'MARBLE_TRUST',
+  tlsCert: 'MARBLE_TLS_CERT',
+  tlsKey: 'MARBLE_TLS_KEY',
 };
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -77,6 +85,7 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
     webdav: parseListen(pick('webdav'), DEFAULT_WEBDAV, 'webdav'),
     http: parseListen(pick('http'), DEFAULT_HTTP, 'http'),
     users: optionalString(pick('users')),
+    apiToken: optionalString(pick('apiToken')),
     allowInsecureAuth: parseBool(pick('allowInsecureAuth')),
     historyKeep: parseCount(pick('historyKeep'), 'history-keep'),
     logLevel: String(pick('logLevel') ?? 'info'),
@@ -85,6 +94,8 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
     portmap: parseBool(pick('portmap')),
     peers: gather('peers').map(checkPeerUrl),
     trust: gather('trust').map(checkFingerprint),
+    tlsCert: optionalString(pick('tlsCert')),
+    tlsKey: optionalString(pick('tlsKey')),
   };
 }
 

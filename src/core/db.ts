@@ -19,6 +19,8 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = OFF');
+  // One process owns the directory (marble.pid): no file locks per statement.
+  db.pragma('locking_mode = EXCLUSIVE');
   let version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
     db.close();

@@ -17,6 +17,8 @@ export interface Place {
 
 export interface Marker extends Place {
   readonly instanceId: string;
+  /** The instance's name, so tools can show it without opening the database. */
+  readonly name?: string;
 }
 
 export const MARKER_FILE = '.marble_unique';

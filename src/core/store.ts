@@ -69,7 +69,8 @@ export class Store {
     this.blobs = new BlobStore(dataDir);
     this.key = loadOrCreateKey(dataDir);
     this.establishIdentity(opts);
-    this.lastHlc = Number(this.getConfig('hlc') ?? 0);
+    // The clock never runs behind any change this instance holds; no need to store it.
+    this.lastHlc = (this.db.prepare('SELECT coalesce(max(hlc), 0) AS hlc FROM changes').get() as { hlc: number }).hlc;
     this.historyKeep = Number(this.getConfig('history_keep') ?? DEFAULT_HISTORY_KEEP);
     for (const r of this.stmts.splitNodes.all() as Array<{ node_id: string }>) this.splitNodes.add(r.node_id);
   }
@@ -113,7 +114,7 @@ export class Store {
         opts.onNewIdentity?.(existing, id);
       }
     }
-    writeMarker(this.dataDir, { instanceId: this.instanceId, ...place });
+    writeMarker(this.dataDir, { instanceId: this.instanceId, name: this.instanceName, ...place });
   }
 
   /** A new instance id: change and node counters restart, so each origin's changes stay a gap-free prefix. */
@@ -514,7 +515,6 @@ export class Store {
     this.createdMissing = created;
     this.atomically((freed) => {
       this.insertChange(c);
-      this.stmts.setConfig.run('hlc', String(this.lastHlc));
       let content: HeadContent = NO_CONTENT;
       if (c.kind === 'meta') content = this.contentAfterParent(c, freed);
       else if ((c.kind === 'create' && !c.meta.isDir) || c.kind === 'write') {
@@ -714,7 +714,6 @@ export class Store {
   /** Hybrid logical clock: wall time, but never behind the last value issued or seen. */
   private nextHlc(): number {
     this.lastHlc = Math.max(Date.now(), this.lastHlc + 1);
-    this.stmts.setConfig.run('hlc', String(this.lastHlc));
     return this.lastHlc;
   }
 

@@ -1,3 +1,5 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import { BlockHasher } from '../core/blocks.js';
 import type { Change } from '../core/model.js';
@@ -13,6 +15,8 @@ export interface ReplicatorOptions {
   /** Peer endpoints to dial, e.g. ws://host:8438/peer. */
   readonly peers: readonly string[];
   readonly log: SessionHost['log'];
+  /** The HTTP server's TLS certificate (PEM), when peers reach this instance over wss://. */
+  readonly serverCert?: Buffer;
 }
 
 export interface PeerStatus {
@@ -43,11 +47,14 @@ export class Replicator implements SessionHost {
   private readonly all = new Set<PeerSession>();
   private readonly dialers: Array<{ stop(): void }> = [];
   private stopped = false;
+  /** What inbound sessions bind their proof to: this server's certificate, or nothing over plain ws. */
+  private readonly inboundBinding: Buffer;
 
   constructor(opts: ReplicatorOptions) {
     this.store = opts.store;
     this.log = opts.log;
     this.trusted = new Set(opts.trusted);
+    this.inboundBinding = opts.serverCert ? channelBinding(new X509Certificate(opts.serverCert).raw) : Buffer.alloc(0);
     this.fetcher = new Fetcher(this.store, this.log, (id) => {
       for (const s of this.sessions.values()) s.announce(id);
     });
@@ -60,7 +67,7 @@ export class Replicator implements SessionHost {
   /** An inbound WebSocket on the peer endpoint. */
   accept(ws: WebSocket): void {
     if (this.stopped) return ws.close(CLOSE.shutdown, 'shutting down');
-    this.track(new PeerSession(ws, this, false));
+    this.track(new PeerSession(ws, this, false, this.inboundBinding));
   }
 
   isTrusted(fingerprint: string): boolean {
@@ -163,12 +170,19 @@ export class Replicator implements SessionHost {
         timer.unref();
         return;
       }
-      const ws = new WebSocket(url, { maxPayload: MAX_FRAME, handshakeTimeout: 10_000, perMessageDeflate: false });
+      // Peers authenticate by key, not by certificate authority: a self-signed certificate is
+      // fine, and the key proofs are bound to the certificate seen, so a relay cannot sit between.
+      const ws = new WebSocket(url, { maxPayload: MAX_FRAME, handshakeTimeout: 10_000, perMessageDeflate: false, rejectUnauthorized: false });
       current = ws;
       const started = Date.now();
       let session: PeerSession | null = null;
+      let binding: Buffer = Buffer.alloc(0);
+      ws.on('upgrade', (res) => {
+        const socket = res.socket as TLSSocket;
+        if (typeof socket.getPeerCertificate === 'function') binding = channelBinding(socket.getPeerCertificate().raw);
+      });
       ws.on('open', () => {
-        session = this.track(new PeerSession(ws, this, true));
+        session = this.track(new PeerSession(ws, this, true, binding));
       });
       ws.on('error', (e) => this.log.debug({ err: e, url }, 'dial failed'));
       ws.on('close', () => {
@@ -190,4 +204,8 @@ export class Replicator implements SessionHost {
       },
     };
   }
+}
+
+function channelBinding(certDer: Buffer): Buffer {
+  return createHash('sha256').update(certDer).digest();
 }

@@ -93,6 +93,8 @@ export class PeerSession implements ContentSource {
     private readonly ws: WebSocket,
     private readonly host: SessionHost,
     readonly outbound: boolean,
+    /** The TLS server certificate's hash (empty over plain ws): both proofs cover it. */
+    private readonly binding: Buffer = Buffer.alloc(0),
   ) {
     this.handshakeTimer = setTimeout(() => this.close(CLOSE.timeout, 'handshake timed out'), HANDSHAKE_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
@@ -216,7 +218,7 @@ export class PeerSession implements ContentSource {
     this.peerFingerprint = fingerprint;
     const theirs = Buffer.from(m.nonce, 'base64');
     if (theirs.length !== 32) throw new ProtocolError('MARBLE_BAD_FRAME', 'nonce must be 32 bytes');
-    const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), theirs, this.nonce, Buffer.from(this.host.store.instanceId)]);
+    const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), this.binding, theirs, this.nonce, Buffer.from(this.host.store.instanceId)]);
     this.send({ t: 'auth', sig: signWith(this.host.store.key, proof).toString('base64') });
     this.theirNonce = theirs;
   }
@@ -225,7 +227,7 @@ export class PeerSession implements ContentSource {
 
   private onAuth(sig: string): void {
     if (!this.peerKey || !this.theirNonce || this.authenticated) throw new ProtocolError('MARBLE_BAD_FRAME', 'auth out of turn');
-    const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), this.nonce, this.theirNonce, Buffer.from(this.peerId)]);
+    const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), this.binding, this.nonce, this.theirNonce, Buffer.from(this.peerId)]);
     if (!verifySignature(this.peerKey, proof, Buffer.from(sig, 'base64'))) {
       throw new ProtocolError('MARBLE_BAD_SIGNATURE', `${this.peerName} did not prove it holds its key`, CLOSE.badSignature);
     }

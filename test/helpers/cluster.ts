@@ -26,7 +26,7 @@ export interface Cluster {
 }
 
 /** links: [dialer, target] pairs, e.g. [['b', 'a'], ['c', 'b']] for the chain a–b–c. */
-export async function startCluster(t: Teardown, names: string[], links: Array<[string, string]>, extra: string[] = []): Promise<Cluster> {
+export async function startCluster(t: Teardown, names: string[], links: Array<[string, string]>, extra: string[] = [], scheme: 'ws' | 'wss' = 'ws'): Promise<Cluster> {
   const root = await tempDir(t, 'marble-cluster-');
   const members = new Map<string, Member>();
   for (const name of names) {
@@ -39,7 +39,7 @@ export async function startCluster(t: Teardown, names: string[], links: Array<[s
   const argsOf = (m: Member) => {
     const args = ['--http', `127.0.0.1:${m.httpPort}`, ...extra];
     for (const other of members.values()) if (other !== m) args.push('--trust', other.fingerprint);
-    for (const [from, to] of links) if (from === m.name) args.push('--peer', `ws://127.0.0.1:${members.get(to)!.httpPort}/peer`);
+    for (const [from, to] of links) if (from === m.name) args.push('--peer', `${scheme}://127.0.0.1:${members.get(to)!.httpPort}/peer`);
     return args;
   };
   const cluster: Cluster = {

@@ -215,8 +215,8 @@ export async function startMarble(t: Teardown, opts: StartOptions = {}): Promise
         const line = out.slice(0, nl).trim();
         out = out.slice(nl + 1);
         let m: RegExpMatchArray | null;
-        if (!webdav && (m = /^webdav: (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line))) webdav = m[1]!;
-        else if (webdav && !http && (m = /^http: (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line))) http = m[1]!;
+        if (!webdav && (m = /^webdav: (https?:\/\/127\.0\.0\.1:\d+\/)$/.exec(line))) webdav = m[1]!;
+        else if (webdav && !http && (m = /^http: (https?:\/\/127\.0\.0\.1:\d+\/)$/.exec(line))) http = m[1]!;
         else if (webdav && http && !nfsPort && (m = /^nfs: (?:\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(line))) nfsPort = Number(m[1]);
         else if (webdav && http && nfsPort && line === 'ready') {
           done = true;
