@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--nfs-allow <list>', 'NFS clients served: addresses/CIDRs, comma-separated (env MARBLE_NFS_ALLOW; default loopback)')
     .option('--portmap', 'also run a portmapper on port 111, for Windows NFS clients (env MARBLE_PORTMAP)')
     .option('--users <file>', 'require HTTP Basic auth for WebDAV with the users in this file (env MARBLE_USERS)')
+    .option('--api-token <token>', 'Bearer token for the HTTP API when --http is not loopback (env MARBLE_API_TOKEN)')
     .addOption(new Option('--allow-insecure-auth', 'allow Basic auth without TLS beyond loopback').hideHelp())
     .option('--history-keep <n>', 'versions of each file whose content history keeps (default 10)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug (env MARBLE_LOG_LEVEL)')
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<void> {
 
   common(program.command('status').description('show what the instance is doing'))
     .option('--http <host:port>', 'HTTP API address of the running instance')
+    .option('--api-token <token>', 'Bearer token of that API, if it needs one (env MARBLE_API_TOKEN)')
     .action((o: RawOptions) => runStatus(o));
 
   await program.parseAsync(argv);
