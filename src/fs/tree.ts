@@ -25,16 +25,32 @@ export type TreeKind = { readonly kind: 'main' } | { readonly kind: 'split'; rea
 
 export const MAIN: TreeKind = { kind: 'main' };
 
+const CACHE_LIMIT = 4096;
+
 export class Tree {
   private readonly instanceShort: string;
   private readonly startNs = BigInt(Date.now()) * NS_PER_MS;
 
+  /** Resolved paths until the next commit: a request resolves its path several times. */
+  private readonly cache = new Map<string, Target>();
+
   constructor(private readonly store: Store) {
     this.instanceShort = store.instanceId.slice(0, 8);
+    store.onCommit(() => this.cache.clear());
   }
 
   /** Resolves validated path segments. Throws NotFound / NotDir. */
   resolve(parts: readonly string[]): Target {
+    const key = parts.join('/');
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const target = this.resolveUncached(parts);
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, target);
+    return target;
+  }
+
+  private resolveUncached(parts: readonly string[]): Target {
     if (parts[0] === HISTORY_DIR) return this.resolveHistory(parts.slice(1), parts);
     if (parts[0] === SPLITS_DIR) {
       if (parts.length === 1) return { kind: 'splits' };
