@@ -19,7 +19,11 @@ const FS_STATUS: Record<string, number> = {
 /** The one place errors become HTTP statuses for the API (schema, parser, fs, anything else). */
 export function installErrorHandling(app: FastifyInstance, log?: { error(o: object, m?: string): void }): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: 'MARBLE_BAD_REQUEST', message: `${req.method} ${routeOf(req.url)}: ${err.message}` } satisfies ApiError);
+    if (err.validation) {
+      const extra = err.validation[0]?.params?.additionalProperty;
+      const message = `${req.method} ${routeOf(req.url)}: ${err.message}${typeof extra === 'string' ? ` ('${extra.slice(0, 100)}')` : ''}`;
+      return reply.code(400).send({ error: 'MARBLE_BAD_REQUEST', message } satisfies ApiError);
+    }
     if (isFsError(err)) return reply.code(FS_STATUS[err.code] ?? 409).send({ error: err.code, message: err.message } satisfies ApiError);
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send({ error: err.code ?? 'MARBLE_BAD_REQUEST', message: err.message } satisfies ApiError);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { IsDir } from '../../fs/errors.js';
+import { IsDir, isFsError, NotFound } from '../../fs/errors.js';
 import { HISTORY_DIR, splitPath } from '../../fs/paths.js';
 import type { MarbleView } from '../../fs/view.js';
 import { davLink, PATH } from './schemas.js';
@@ -31,7 +31,12 @@ export function historyRoutes(app: FastifyInstance, view: MarbleView, webdavUrl:
     async (req) => {
       const path = req.query.path;
       const parts = splitPath(path);
-      const target = view.tree.resolve([HISTORY_DIR, ...parts]);
+      let target;
+      try {
+        target = view.tree.resolve([HISTORY_DIR, ...parts]);
+      } catch (e) {
+        throw isFsError(e, 'MARBLE_NOT_FOUND') ? NotFound(`${path} (never existed here)`) : e;
+      }
       if (target.kind !== 'history-file') throw IsDir(`${path} (history lists the versions of a file)`);
       const base = `/${HISTORY_DIR}/${parts.join('/')}`;
       const versions: HistoryVersion[] = view.tree.versions(target.head).map((v) => ({
