@@ -131,6 +131,10 @@ export interface DbSnapshot {
   readonly blobShas: Map<string, number[]>;
   /** sha256 of the blob of each data id. */
   readonly shaOfData: Map<number, string>;
+  /** sha256 of every blob → the changes whose content it was made for (data.change_id). */
+  readonly changesOfSha: Map<string, string[]>;
+  /** Changes this instance holds content for (a data row names them). */
+  readonly changesWithData: Set<string>;
   readonly missing: number;
   /** Blobs absent, of the wrong size, or not matching their recorded block hashes. */
   readonly problems: string[];
@@ -153,10 +157,13 @@ export function dbSnapshot(dataDir: string): DbSnapshot {
     const missing = (db.prepare('SELECT count(*) AS n FROM missing').get() as { n: number }).n;
     const instanceNames = new Map((db.prepare('SELECT id, name FROM instances').all() as Array<{ id: string; name: string }>).map((r) => [r.id, r.name]));
     const blobShas = new Map<string, number[]>();
+    const changesOfSha = new Map<string, string[]>();
+    const changesWithData = new Set<string>();
     const shaOfData = new Map<number, string>();
     const problems: string[] = [];
     for (const d of db.prepare('SELECT id, change_id, size, hashes FROM data').all() as Array<{ id: number; change_id: string; size: number; hashes: Buffer }>) {
       const file = path.join(dataDir, 'blobs', (d.id & 0xff).toString(16).padStart(2, '0'), String(d.id));
+      changesWithData.add(d.change_id);
       let bytes: Buffer;
       try {
         bytes = readFileSync(file);
@@ -171,8 +178,10 @@ export function dbSnapshot(dataDir: string): DbSnapshot {
       const sha = createHash('sha256').update(bytes).digest('hex');
       shaOfData.set(d.id, sha);
       blobShas.set(sha, [...(blobShas.get(sha) ?? []), d.id]);
+      changesOfSha.set(sha, [...(changesOfSha.get(sha) ?? []), d.change_id]);
+      changesWithData.add(d.change_id);
     }
-    return { heads, headLines: heads.map(headLine), changeIds, blobShas, shaOfData, missing, problems, instanceNames };
+    return { heads, headLines: heads.map(headLine), changeIds, blobShas, shaOfData, changesOfSha, changesWithData, missing, problems, instanceNames };
   } finally {
     db.close();
   }

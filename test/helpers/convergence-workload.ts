@@ -136,8 +136,8 @@ export interface WorkloadStats {
  */
 export class Workload {
   readonly log: string[] = [];
-  /** sha256 of every body a PUT stored (2xx) → the operation that stored it. */
-  readonly written = new Map<string, string>();
+  /** sha256 of every body a PUT stored (2xx) → the operation that stored it, and where. */
+  readonly written = new Map<string, { readonly what: string; readonly inst: string }>();
   readonly stats: WorkloadStats = { ops: 0, skipped: 0, ok: {}, refused: {}, faults: {}, errors: 0 };
   private readonly rng: Rng;
   private readonly down = new Map<string, number>(); // instance → step at which it restarts
@@ -273,7 +273,7 @@ export class Workload {
     const r = await this.send(op.inst, 'PUT', p, { body });
     if (r.status >= 200 && r.status < 300) {
       const digest = sha256(body);
-      if (!this.written.has(digest)) this.written.set(digest, `${label} ${describeOp(op)}`);
+      if (!this.written.has(digest)) this.written.set(digest, { what: `${label} ${describeOp(op)}`, inst: op.inst });
     }
     return r.status;
   }
