@@ -349,3 +349,28 @@ t.test('a file edited while another instance deleted its grandparent folder stay
     t.equal(`${r.status} ${r.body}`, '200 edited on a while b deleted d\n', `${m.name}: the edit is reachable at d/e/f.txt`);
   }
 });
+
+/** DESIGN §5: concurrent moves that would make a cycle resolve the same way everywhere. */
+t.test('concurrent moves x into y and y into x leave one tree, the same everywhere, with nothing lost', async (t) => {
+  const cluster = await partitioned(
+    t,
+    async (a, b) => {
+      t.equal((await request(davUrl(a.marble.webdav, 'x'), { method: 'MOVE', headers: { Destination: davUrl(a.marble.webdav, 'y/x') } })).status, 201);
+      t.equal((await request(davUrl(b.marble.webdav, 'y'), { method: 'MOVE', headers: { Destination: davUrl(b.marble.webdav, 'x/y') } })).status, 201);
+    },
+    async (a) => {
+      await mkcol(davUrl(a.marble.webdav, 'x'));
+      await mkcol(davUrl(a.marble.webdav, 'y'));
+      await put(davUrl(a.marble.webdav, 'x/in-x.txt'), 'x\n');
+      await put(davUrl(a.marble.webdav, 'y/in-y.txt'), 'y\n');
+    },
+  );
+  const views = new Map<string, string[]>();
+  for (const m of cluster.members.values()) {
+    const snap = await davSnapshot(m.marble.webdav);
+    views.set(m.name, [...snap.main.keys()].sort());
+    const files = [...snap.main.keys()].map((p) => p.slice(p.lastIndexOf('/') + 1));
+    t.ok(files.includes('in-x.txt') && files.includes('in-y.txt'), `${m.name}: both files still reachable (main view: ${[...snap.main.keys()].join(' ')})`);
+  }
+  t.same(views.get('a'), views.get('b'), 'a and b show the same tree');
+});
