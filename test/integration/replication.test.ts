@@ -108,3 +108,25 @@ t.test('a peer with an untrusted key is refused', async (t) => {
   t.equal((await get(a, 'secret.txt')).status, 404, 'nothing from the stranger arrives');
   t.same((await status(a)).peers, [], 'a has no peer');
 });
+
+t.test('a copied instance joins as a new instance without confusing the others', async (t) => {
+  const cluster = await startCluster(t, ['a', 'b'], [['b', 'a']]);
+  const [a, b] = [cluster.get('a'), cluster.get('b')];
+  await put(url(b, 'from-b.txt'), 'written on b\n');
+  await eventually('b → a', async () => (await get(a, 'from-b.txt')).status === 200);
+  await cluster.stop('b');
+  const copyDir = `${await tempDir(t)}/b-copy`;
+  const { cpSync } = await import('node:fs');
+  cpSync(b.data, copyDir, { recursive: true });
+  await cluster.start('b');
+  const copy = await startMarble(t, { data: copyDir, name: 'b', args: ['--trust', a.fingerprint, '--peer', `ws://127.0.0.1:${a.httpPort}/peer`] });
+  const copyStatus = await (await request(`${copy.http}api/status`)).body.toString();
+  const copyId = JSON.parse(copyStatus).id as string;
+  t.not(copyId, b.id, 'the copy took a new instance id');
+  await put(copy.webdav + 'from-copy.txt', 'written on the copy\n');
+  await put(url(b, 'from-b-again.txt'), 'b goes on\n');
+  await eventually('both reach a', async () => (await get(a, 'from-copy.txt')).status === 200 && (await get(a, 'from-b-again.txt')).status === 200);
+  await eventually('the copy reaches b through a', async () => (await get(b, 'from-copy.txt')).body.toString() === 'written on the copy\n');
+  const peers = (await status(a)).peers as Array<{ id: string }>;
+  t.same(peers.map((p) => p.id).sort(), [b.id, copyId].sort(), 'a sees two distinct peers');
+});
