@@ -26,7 +26,10 @@ export function installErrorHandling(app: FastifyInstance, log?: { error(o: obje
     }
     if (isFsError(err)) return reply.code(FS_STATUS[err.code] ?? 409).send({ error: err.code, message: err.message } satisfies ApiError);
     const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: err.code ?? 'MARBLE_BAD_REQUEST', message: err.message } satisfies ApiError);
+    if (status >= 400 && status < 500) {
+      const hint = status === 415 ? '; send a JSON body with Content-Type: application/json' : '';
+      return reply.code(status).send({ error: err.code ?? 'MARBLE_BAD_REQUEST', message: `${req.method} ${routeOf(req.url)}: ${err.message}${hint}` } satisfies ApiError);
+    }
     log?.error({ err, url: routeOf(req.url) }, 'http: request failed');
     return reply.code(500).send({ error: 'MARBLE_INTERNAL', message: 'internal error; see the instance log' } satisfies ApiError);
   });
