@@ -192,6 +192,11 @@ export class Store {
     return this.stmts.anyLiveChild.get(dirId) !== undefined;
   }
 
+  /** Deleted folders directly in a folder. */
+  deletedSubdirs(dirId: string): string[] {
+    return (this.stmts.deletedSubdirs.all(dirId) as Array<{ node_id: string }>).map((r) => r.node_id);
+  }
+
   change(id: string): Change | undefined {
     const row = this.stmts.change.get(id) as Row | undefined;
     return row && toChange(row);
@@ -381,7 +386,11 @@ export class Store {
       s.deleteHead.run(c.nodeId, closed);
       if (old.data_id !== null) this.unref(old.data_id as number, freed);
       if (old.parent_dir !== c.meta.parentDir) s.touchDir.run(old.parent_dir, c.hlc);
-      if (old.pending === 1 && old.content_change !== content.contentChange) this.dropMissingIfUnused(old.content_change as string, freed);
+      // A version superseded before its content arrived is still fetched for history (DESIGN:
+      // every version written stays a head or in history), unless history keeps nothing.
+      if (old.pending === 1 && old.content_change !== content.contentChange && this.historyKeep <= 0) {
+        this.dropMissingIfUnused(old.content_change as string, freed);
+      }
     }
     s.touchDir.run(c.meta.parentDir, c.hlc);
     const deleted = c.kind === 'delete';
@@ -665,6 +674,16 @@ export class Store {
     return m;
   }
 
+  /** Whether a head shows this change's content once it arrives (false: only history wants it). */
+  awaited(changeId: string): boolean {
+    return (this.stmts.pendingHeadsOf.all(changeId) as Row[]).length > 0;
+  }
+
+  /** Gives up fetching a version only history wanted, when no peer has it any more. */
+  abandonMissing(changeId: string): void {
+    this.atomically((freed) => this.dropMissingIfUnused(changeId, freed));
+  }
+
   /** A missing change no head waits for any more (superseded locally) is not fetched. */
   private dropMissingIfUnused(changeId: string, freed: number[]): void {
     if ((this.stmts.pendingHeadsOf.all(changeId) as Row[]).length) return;
@@ -759,6 +778,7 @@ function prepare(db: Db) {
     headsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND deleted = 0 AND name > ? ORDER BY name LIMIT ?`),
     allHeadsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND name > ? ORDER BY name, deleted, hlc DESC LIMIT ?`),
     anyLiveChild: db.prepare('SELECT 1 FROM heads WHERE parent_dir = ? AND deleted = 0 LIMIT 1'),
+    deletedSubdirs: db.prepare('SELECT DISTINCT node_id FROM heads WHERE parent_dir = ? AND deleted = 1 AND is_dir = 1'),
     deleteHead: db.prepare('DELETE FROM heads WHERE node_id = ? AND change_id = ?'),
     insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`),
     change: db.prepare('SELECT * FROM changes WHERE id = ?'),

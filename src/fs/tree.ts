@@ -33,10 +33,15 @@ export class Tree {
 
   /** Resolved paths until the next commit: a request resolves its path several times. */
   private readonly cache = new Map<string, Target>();
+  /** Whether a deleted folder still holds live entries, until the next commit. */
+  private readonly liveBelow = new Map<string, boolean>();
 
   constructor(private readonly store: Store) {
     this.instanceShort = store.instanceId.slice(0, 8);
-    store.onCommit(() => this.cache.clear());
+    store.onCommit(() => {
+      this.cache.clear();
+      this.liveBelow.clear();
+    });
   }
 
   /** Resolves validated path segments. Throws NotFound / NotDir. */
@@ -82,11 +87,19 @@ export class Tree {
   }
 
   /**
-   * Live heads are visible; so is a deleted folder that still holds live entries (a file
-   * created in it concurrently with the delete keeps it visible, DESIGN §5).
+   * Live heads are visible; so is a deleted folder that still holds live entries at any
+   * depth (a file created in it concurrently with the delete keeps it visible, DESIGN §5).
    */
   private visible(h: Head): boolean {
-    return !h.deleted || (h.isDir && this.store.hasLiveChildren(h.nodeId));
+    return !h.deleted || (h.isDir && this.holdsLive(h.nodeId, 0));
+  }
+
+  private holdsLive(dirId: string, depth: number): boolean {
+    const known = this.liveBelow.get(dirId);
+    if (known !== undefined) return known;
+    const live = depth < 256 && (this.store.hasLiveChildren(dirId) || this.store.deletedSubdirs(dirId).some((d) => this.holdsLive(d, depth + 1)));
+    this.liveBelow.set(dirId, live);
+    return live;
   }
 
   /** Live children of a folder, one per name, ordered by name; paginated by name. */

@@ -151,6 +151,11 @@ export class Fetcher {
         if (!this.store.missing(changeId)) return;
         const source = [...this.sources].find((s) => !refused.has(s) && s.knows(changeId));
         if (!source) {
+          if (refused.size && !this.store.awaited(changeId)) {
+            this.log.warn({ change: changeId }, 'no connected peer still has this superseded version; its content is not kept here');
+            this.store.abandonMissing(changeId);
+            return;
+          }
           await this.park();
           refused.clear();
           continue;

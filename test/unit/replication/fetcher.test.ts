@@ -107,3 +107,21 @@ t.test('a download interrupted halfway resumes where it stopped', async (t) => {
   t.ok(steady.asked.length <= 20 + 4, `after the restart only the rest is fetched (${steady.asked.length} of 40 blocks)`);
   t.same(await readAll(await b2.view.openRead('/big.bin')), content);
 });
+
+t.test('a version superseded before it arrived is still fetched for history', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const b = makeView(t, { name: 'b' });
+  const v1 = randomBytes(BLOCK_SIZE * 2);
+  const v2 = randomBytes(BLOCK_SIZE * 2);
+  await a.view.writeFile('/doc.bin', chunks(v1));
+  await a.view.writeFile('/doc.bin', chunks(v2));
+  const fetcher = new Fetcher(b.store, quiet, () => undefined);
+  t.teardown(() => fetcher.close());
+  receiveAll(b.store, a.store, fetcher);
+  fetcher.addSource(sourceOf(a.store).source);
+  await settled(b.store);
+  t.same(await readAll(await b.view.openRead('/doc.bin')), v2);
+  const versions = (await b.view.list('/.history/doc.bin')).entries;
+  t.equal(versions.length, 2);
+  t.same(await readAll(await b.view.openRead(`/.history/doc.bin/${versions[0]!.name}`)), v1, 'the superseded version is kept too');
+});

@@ -50,6 +50,18 @@ t.test('a live edit outranks a concurrent delete', async (t) => {
   t.equal(headsOf(a), headsOf(c));
 });
 
+t.test('a file created deep inside a folder deleted concurrently stays reachable', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.mkdir('/top');
+  await a.view.mkdir('/top/mid');
+  syncAll(a, c);
+  await a.view.remove('/top', { recursive: true });
+  await c.view.writeFile('/top/mid/deep.txt', chunks('deep'));
+  syncAll(a, c);
+  for (const fx of [a, c]) t.equal(await text(fx, '/top/mid/deep.txt'), 'deep', 'both ancestors stay visible');
+});
+
 t.test('two files created with one name both stay reachable', async (t) => {
   const a = makeView(t, { name: 'a' });
   const c = makeView(t, { name: 'c' });
