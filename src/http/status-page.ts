@@ -27,7 +27,7 @@ export const STATUS_PAGE = `<!doctype html>
   th { font-weight: 600; color: var(--muted); font-size: 12px; }
   td.num { font-variant-numeric: tabular-nums; }
   .bar { height: 18px; background: #eef1f6; border-radius: 9px; overflow: hidden; margin: 8px 0; }
-  .bar > div { height: 100%; background: var(--accent); width: 0; transition: width .4s; }
+  .bar > div { height: 100%; background: var(--accent); width: 0; }
   .bar.idle > div { background: var(--ok); }
   .state-connected { color: var(--ok); font-weight: 600; }
   .state-offline { color: var(--warn); font-weight: 600; }
