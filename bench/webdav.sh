@@ -8,7 +8,8 @@
 #   webdav ratio put_large 0.78          marble/apache; for propfind_depth1 (a time) apache/marble,
 #                                        so above 1 is always "Marble is better"
 #   webdav local local_write_fsync 1300.2 MB/s   (the disk both servers write to)
-# Env: passed through to dav-throughput.sh (SIZE_MB, RUNS, NSMALL, SMALL_KB, PROPFIND_RUNS).
+# Env: BENCH_ROUNDS (2): alternating rounds per server, figures are medians over them; the rest
+# is passed through to dav-throughput.sh (SIZE_MB, RUNS, NSMALL, SMALL_KB, PROPFIND_RUNS).
 # Needs a build (dist/) and the Debian packages of scripts/install-test-deps.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,15 +55,33 @@ grep -qx ready "$W/marble/out" 2>/dev/null ||
   { echo "bench: marble serve did not get ready:" >&2; cat "$W/marble/out" >&2; tail -20 "$W/marble/err" >&2; exit 1; }
 MURL=$(sed -n 's/^webdav: //p' "$W/marble/out" | head -1)
 
-# each server on the same disk (W), the same file sizes, one after the other
-measure() {   # NAME URL PID
-  local out="$W/$1.figures"
-  SERVER_PID=$3 LOCAL_DIR=$W "$TOOLS/dav-throughput.sh" "$2" > "$out" 2> "$W/$1.log" ||
-    { echo "bench: dav-throughput.sh against $1 failed:" >&2; cat "$out" >&2; tail -20 "$W/$1.log" >&2; return 1; }
-  sed -n 's/^dav-throughput: \([a-z_0-9]*\) \([0-9.]*\) \(.*\)$/\1 \2 \3/p' "$out"
+# each server on the same disk (W), the same file sizes. The machine is shared and its load
+# drifts, so the two alternate for BENCH_ROUNDS rounds (default 2; apache first in odd rounds,
+# marble first in even ones) and each figure is the median over the rounds.
+measure() {   # NAME URL PID ROUND
+  local out="$W/$1.$4.figures"
+  SERVER_PID=$3 LOCAL_DIR=$W "$TOOLS/dav-throughput.sh" "$2" > "$out" 2> "$W/$1.$4.log" ||
+    { echo "bench: dav-throughput.sh against $1 failed:" >&2; cat "$out" >&2; tail -20 "$W/$1.$4.log" >&2; return 1; }
+  sed -n 's/^dav-throughput: \([a-z_0-9]*\) \([0-9.]*\) \(.*\)$/\1 \2 \3/p' "$out" >> "$W/$1.all"
 }
-measure apache "$AURL" "$APID" > "$W/apache.tsv"
-measure marble "$MURL" "$MPID" > "$W/marble.tsv"
+ROUNDS=${BENCH_ROUNDS:-2}
+for r in $(seq 1 "$ROUNDS"); do
+  if [ $((r % 2)) = 1 ]; then
+    measure apache "$AURL" "$APID" "$r"; measure marble "$MURL" "$MPID" "$r"
+  else
+    measure marble "$MURL" "$MPID" "$r"; measure apache "$AURL" "$APID" "$r"
+  fi
+done
+# NAME VALUE UNIT per figure, the median over the rounds, in first-seen order
+for s in apache marble; do
+  awk '{ if (!($1 in u)) { o[++k] = $1; u[$1] = $3 } v[$1, ++c[$1]] = $2 }
+       END { for (i = 1; i <= k; i++) { n = o[i]; m = c[n]
+               for (a = 1; a <= m; a++) x[a] = v[n, a]
+               for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (x[b] < x[a]) { t = x[a]; x[a] = x[b]; x[b] = t }
+               med = (m % 2) ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+               printf "%s %s %s\n", n, (n == "propfind_depth1") ? sprintf("%.4f", med) : sprintf("%.1f", med), u[n] } }' \
+    "$W/$s.all" > "$W/$s.tsv"
+done
 
 # per figure: marble, apache, ratio (marble/apache; apache/marble for the PROPFIND time, so
 # above 1 always means Marble does better); then the local-disk reference
@@ -78,5 +97,5 @@ while read -r n v u; do
     s = sprintf("%.2f", r)
     printf "webdav ratio %s %s%s\n", n, s, (s + 0 < 0.8 ? " (below the 0.80 target)" : "") }'
 done < "$W/marble.tsv"
-# the disk both servers wrote to, measured in the marble run (the apache run's are in its log)
+# the disk both servers wrote to (measured in the marble runs)
 { grep '^local_' "$W/marble.tsv" || true; } | while read -r n v u; do echo "webdav local $n $v $u"; done
