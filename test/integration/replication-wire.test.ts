@@ -122,7 +122,7 @@ t.test('a 1-byte edit and a rename of a 256 MiB file each send under 1 MiB betwe
   t.ok(first.total > BIG && first.total < BIG * 1.01, `the first copy crossed the proxy: ${fmt(first.total)} in ${Date.now() - t0} ms`);
 
   const editedSum = await streamSha(editedStream(BIG, 'wire-big', BIG / 2));
-  t.not(editedSum, sum);
+  t.not(editedSum, sum, 'the edited file differs');
   t.equal(await putBig(davUrl(p.a.webdav, 'big.bin'), editedStream(BIG, 'wire-big', BIG / 2)), 204, 'PUT the file with one byte changed in the middle');
   await eventually('edited big.bin identical on b', () => bHas(p, 'big.bin', editedSum), 120_000, 250);
   const edited = await p.proxy.settled();
@@ -229,7 +229,7 @@ t.test('malformed, oversized and out-of-order frames and a lying peer are droppe
   const a = await startMarble(t, { name: 'a', args: ['--trust', bad.fingerprint, '--trust', liar.fingerprint] });
   const url = `${a.http.replace(/^http/, 'ws')}peer`;
   const keep = randomBytes(3000);
-  t.equal((await put(davUrl(a.webdav, 'keep.bin'), keep)).status, 201);
+  t.equal((await put(davUrl(a.webdav, 'keep.bin'), keep)).status, 201, 'PUT a file before the bad peers come');
   const listing = async () => (await listCollection(a.webdav)).map((e) => decodeURIComponent(e.href)).sort();
   const before = await listing();
   const small = Buffer.from('hello from a peer that breaks the rules\n');
@@ -291,7 +291,7 @@ t.test('malformed, oversized and out-of-order frames and a lying peer are droppe
   await t.test('inline content that does not match its hashes: 4406', async (t) => {
     const content = Buffer.from('the content the hashes describe\n');
     const other = Buffer.from('something else of the same size\n');
-    t.equal(other.length, content.length);
+    t.equal(other.length, content.length, 'the lie has the announced size');
     const closed = await badSession(url, liar, (p) => p.sendJson({ t: 'changes', list: [createChange(liar.id, 2, 'lie-inline.txt', content, other)] }));
     t.equal(closed.code, CLOSE.badHash, `closed with ${closed.code} ${JSON.stringify(closed.reason)}`);
   });
