@@ -1,7 +1,7 @@
 import type { Change, Head } from '../core/model.js';
 import { NS_PER_MS } from '../core/model.js';
 import { ROOT_NODE } from '../core/ids.js';
-import type { Store } from '../core/store.js';
+import { rankBefore, type Store } from '../core/store.js';
 import { NotDir, NotFound } from './errors.js';
 import { HISTORY_DIR, SPLITS_DIR } from './paths.js';
 import type { Entry } from './types.js';
@@ -13,7 +13,15 @@ import { versionName } from './version-names.js';
  * read-only entry per content version.
  */
 export type Target =
-  | { readonly kind: 'dir'; readonly dirId: string; readonly head: Head | null; readonly tree: TreeKind }
+  | {
+      readonly kind: 'dir';
+      /** Where new entries go. */
+      readonly dirId: string;
+      /** Folders of the same name in the same place are shown as one: all of them, dirId first. */
+      readonly merged: readonly string[];
+      readonly head: Head | null;
+      readonly tree: TreeKind;
+    }
   | { readonly kind: 'file'; readonly head: Head; readonly tree: TreeKind }
   | { readonly kind: 'splits' }
   | { readonly kind: 'history-dir'; readonly dirId: string; readonly head: Head | null }
@@ -67,23 +75,32 @@ export class Tree {
   }
 
   private walk(tree: TreeKind, rel: readonly string[], full: readonly string[]): Target {
-    let dirId = ROOT_NODE;
+    let dirs: readonly string[] = [ROOT_NODE];
     let head: Head | null = null;
     for (let i = 0; i < rel.length; i++) {
       if (head && !head.isDir) throw NotDir('/' + full.join('/'));
-      const next = this.child(tree, dirId, rel[i]!);
+      const next = this.lookup(tree, dirs, rel[i]!);
       if (!next) throw NotFound('/' + full.join('/'));
-      head = next;
-      dirId = next.nodeId;
+      head = next.head;
+      dirs = next.dirs;
     }
     if (head && !head.isDir) return { kind: 'file', head, tree };
-    return { kind: 'dir', dirId, head, tree };
+    return { kind: 'dir', dirId: dirs[0]!, merged: dirs, head, tree };
   }
 
-  /** The live child named `name` in a folder, as the given tree shows it. */
-  child(tree: TreeKind, dirId: string, name: string): Head | undefined {
-    const candidates = this.store.headsNamed(dirId, name).filter((h) => this.visible(h) && this.isShown(tree, h));
-    return candidates.length <= 1 ? candidates[0] : this.choose(tree, candidates);
+  /** The child named `name` in a (possibly merged) folder as the tree shows it, and, for a folder, all the folders merged under that name. */
+  private lookup(tree: TreeKind, dirs: readonly string[], name: string): { head: Head; dirs: string[] } | undefined {
+    const candidates = dirs.flatMap((d) => this.store.headsNamed(d, name)).filter((h) => this.visible(h) && this.isShown(tree, h));
+    if (!candidates.length) return undefined;
+    const head = candidates.length === 1 ? candidates[0]! : this.choose(tree, candidates)!;
+    if (!head.isDir) return { head, dirs: [] };
+    const others = candidates.filter((h) => h.isDir && h.nodeId !== head.nodeId);
+    return { head, dirs: [...new Set([head.nodeId, ...others.sort((a, b) => (rankBefore(a, b) ? -1 : 1)).map((h) => h.nodeId)])] };
+  }
+
+  /** The child named `name` in a folder (or folders shown as one), as the given tree shows it. */
+  child(tree: TreeKind, dirs: string | readonly string[], name: string): Head | undefined {
+    return this.lookup(tree, typeof dirs === 'string' ? [dirs] : dirs, name)?.head;
   }
 
   /**
@@ -102,9 +119,24 @@ export class Tree {
     return live;
   }
 
-  /** Live children of a folder, one per name, ordered by name; paginated by name. */
-  children(tree: TreeKind, dirId: string, afterName: string, limit: number): { heads: Head[]; lastName: string | null } {
-    const rows = this.store.allHeadsInDir(dirId, afterName, limit);
+  /** Live children of a folder (or folders shown as one), one per name, ordered by name; paginated by name. */
+  children(tree: TreeKind, dirs: string | readonly string[], afterName: string, limit: number): { heads: Head[]; lastName: string | null } {
+    const list = typeof dirs === 'string' ? [dirs] : dirs;
+    let rows: Head[] = [];
+    let lastName: string | null = null;
+    for (const d of list) {
+      const page = this.store.allHeadsInDir(d, afterName, limit);
+      rows.push(...page);
+      // A folder that filled its page may hold more names: the merged page ends at its last one.
+      if (page.length === limit) {
+        const last = page[page.length - 1]!.name;
+        if (lastName === null || last < lastName) lastName = last;
+      }
+    }
+    if (list.length > 1) {
+      const boundary = lastName;
+      rows = rows.filter((h) => boundary === null || h.name <= boundary).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
     const heads: Head[] = [];
     for (let i = 0; i < rows.length; ) {
       let j = i + 1;
@@ -114,7 +146,6 @@ export class Tree {
       if (pick) heads.push(pick);
       i = j;
     }
-    const lastName = rows.length === limit ? rows[rows.length - 1]!.name : null;
     return { heads, lastName };
   }
 

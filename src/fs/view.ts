@@ -66,7 +66,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     const limit = Math.max(1, Math.min(opts.limit ?? DEFAULT_PAGE, 10_000));
     switch (target.kind) {
       case 'dir': {
-        const { heads, lastName } = this.tree.children(target.tree, target.dirId, after, limit);
+        const { heads, lastName } = this.tree.children(target.tree, target.merged, after, limit);
         let entries = heads.map((h) => this.tree.headEntry(h, target.tree));
         if (target.tree.kind === 'main' && target.dirId === ROOT_NODE && after === '') entries = [...this.virtualRootEntries(), ...entries];
         return { entries, cursor: lastName };
@@ -245,26 +245,30 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async rename(from: string, to: string, opts: MoveOptions = {}): Promise<{ entry: Entry; replaced: boolean }> {
-    const src = this.mainNode(from);
+    const [src, ...merged] = this.mainNodes(from);
     const { dirId, name, existing } = this.resolveForCreate(to);
-    if (existing?.nodeId === src.nodeId) return { entry: this.entryOf(src), replaced: false };
-    if (src.isDir) this.checkNotInside(src.nodeId, dirId, from);
+    if (existing?.nodeId === src!.nodeId) return { entry: this.entryOf(src!), replaced: false };
+    for (const h of [src!, ...merged]) if (h.isDir) this.checkNotInside(h.nodeId, dirId, from);
     if (existing && !opts.overwrite) throw Exists(to);
     const changes: LocalChange[] = existing ? this.deleteChanges(existing) : [];
-    changes.push({ kind: 'meta', head: src, meta: { ...src, name, parentDir: dirId } });
+    // Folders shown as one move together, so the whole folder moves.
+    for (const h of [src!, ...merged]) changes.push({ kind: 'meta', head: h, meta: { ...h, name, parentDir: dirId } });
     const heads = this.commit(to, changes);
-    return { entry: this.entryOf(heads[heads.length - 1]!), replaced: !!existing };
+    return { entry: this.entryOf(heads[heads.length - 1 - merged.length]!), replaced: !!existing };
   }
 
   async copy(from: string, to: string, opts: CopyOptions = {}): Promise<{ entry: Entry; replaced: boolean }> {
-    const src = this.mainNode(from);
+    const [src, ...merged] = this.mainNodes(from);
     const { dirId, name, existing } = this.resolveForCreate(to);
-    if (existing?.nodeId === src.nodeId) throw Exists(to);
-    if (src.isDir) this.checkNotInside(src.nodeId, dirId, from);
+    if (existing?.nodeId === src!.nodeId) throw Exists(to);
+    for (const h of [src!, ...merged]) if (h.isDir) this.checkNotInside(h.nodeId, dirId, from);
     if (existing && !opts.overwrite) throw Exists(to);
+    const depth = opts.depth ?? 'infinity';
     const copied = this.store.atomically(() => {
       if (existing) this.store.commit(this.deleteChanges(existing));
-      return this.copyTree(src, dirId, name, opts.depth ?? 'infinity');
+      const top = this.copyTree(src!, dirId, name, depth);
+      if (depth === 'infinity') for (const h of merged) this.copyChildren(h, top.nodeId, depth);
+      return top;
     });
     return { entry: this.entryOf(copied), replaced: !!existing };
   }
@@ -275,11 +279,11 @@ export class MarbleView implements FileSystemView, SessionHost {
       this.dropVersion(path, target.head);
       return;
     }
-    const head = this.mainNode(path);
-    if (head.isDir && !opts.recursive && this.store.hasLiveChildren(head.nodeId)) throw NotEmpty(path);
-    const open = this.sessions.get(head.nodeId);
-    if (open) await open.abort();
-    this.commit(path, this.deleteChanges(head));
+    const heads = this.mainNodes(path);
+    const changes = heads.flatMap((h) => this.deleteChanges(h));
+    if (heads[0]!.isDir && !opts.recursive && changes.length > heads.filter((h) => !h.deleted).length) throw NotEmpty(path);
+    for (const h of heads) await this.sessions.get(h.nodeId)?.abort();
+    if (changes.length) this.commit(path, changes);
   }
 
   /**
@@ -413,17 +417,28 @@ export class MarbleView implements FileSystemView, SessionHost {
     const parent = this.tree.resolve(parts.slice(0, -1));
     if (parent.kind !== 'dir') throw parent.kind === 'file' ? NotDir(path) : ReadOnly(path);
     if (parent.tree.kind !== 'main') throw ReadOnly(path);
-    return { dirId: parent.dirId, name, existing: this.tree.child(MAIN, parent.dirId, name) };
+    return { dirId: parent.dirId, name, existing: this.tree.child(MAIN, parent.merged, name) };
   }
 
   /** A file or folder of the main tree (not the root, nothing virtual). */
   private mainNode(path: string): Head {
+    return this.mainNodes(path)[0]!;
+  }
+
+  /** A file or folder of the main tree (not the root, nothing virtual); for a folder, also the folders merged with it. */
+  private mainNodes(path: string): Head[] {
     const target = this.resolve(path);
     if ((target.kind === 'dir' || target.kind === 'file') && target.tree.kind === 'main') {
       if (!target.head) throw ReadOnly(path);
-      return target.head;
+      if (target.kind === 'file') return [target.head];
+      return [target.head, ...target.merged.slice(1).map((id) => this.anyHead(id)).filter((h): h is Head => !!h)];
     }
     throw ReadOnly(path);
+  }
+
+  /** The node's current head, a kept-visible deleted one included. */
+  private anyHead(nodeId: string): Head | undefined {
+    return this.currentHead(nodeId) ?? this.tree.choose(MAIN, this.store.headsOf(nodeId));
   }
 
   private mainFile(path: string): Head {
@@ -449,19 +464,22 @@ export class MarbleView implements FileSystemView, SessionHost {
     }
   }
 
-  /** Delete changes for a node and, for a folder, everything live below it (children first). */
+  /**
+   * Delete changes for a node and, for a folder, everything live below it (children first),
+   * looking through deleted folders that live entries keep visible.
+   */
   private deleteChanges(head: Head): LocalChange[] {
     const out: LocalChange[] = [];
     const visit = (h: Head) => {
       if (h.isDir) {
         for (let after = ''; ; ) {
-          const rows = this.store.headsInDir(h.nodeId, after, DEFAULT_PAGE);
-          for (const child of rows) if (!child.deleted) visit(child);
+          const rows = this.store.allHeadsInDir(h.nodeId, after, DEFAULT_PAGE);
+          for (const child of rows) if (!child.deleted || (child.isDir && this.store.hasLiveChildren(child.nodeId)) || (child.isDir && this.store.deletedSubdirs(child.nodeId).length)) visit(child);
           if (rows.length < DEFAULT_PAGE) break;
           after = rows[rows.length - 1]!.name;
         }
       }
-      out.push({ kind: 'delete', head: h });
+      if (!h.deleted) out.push({ kind: 'delete', head: h });
     };
     visit(head);
     return out;
@@ -472,15 +490,17 @@ export class MarbleView implements FileSystemView, SessionHost {
     const content = src.isDir || src.dataId === null ? undefined : { shareDataId: src.dataId };
     const [copy] = this.store.commit([{ kind: 'create', meta, content }]);
     this.store.copyProps(src.nodeId, copy!.nodeId);
-    if (src.isDir && depth === 'infinity') {
-      for (let after = ''; ; ) {
-        const rows = this.store.headsInDir(src.nodeId, after, DEFAULT_PAGE);
-        for (const child of rows) this.copyTree(child, copy!.nodeId, child.name, depth);
-        if (rows.length < DEFAULT_PAGE) break;
-        after = rows[rows.length - 1]!.name;
-      }
-    }
+    if (src.isDir && depth === 'infinity') this.copyChildren(src, copy!.nodeId, depth);
     return copy!;
+  }
+
+  private copyChildren(src: Head, intoDirId: string, depth: 0 | 'infinity'): void {
+    for (let after = ''; ; ) {
+      const rows = this.store.headsInDir(src.nodeId, after, DEFAULT_PAGE);
+      for (const child of rows) this.copyTree(child, intoDirId, child.name, depth);
+      if (rows.length < DEFAULT_PAGE) break;
+      after = rows[rows.length - 1]!.name;
+    }
   }
 
   private newMeta(name: string, parentDir: string, isDir: boolean, mode: number, size: number): NodeMeta {

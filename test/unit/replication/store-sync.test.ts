@@ -62,6 +62,28 @@ t.test('a file created deep inside a folder deleted concurrently stays reachable
   for (const fx of [a, c]) t.equal(await text(fx, '/top/mid/deep.txt'), 'deep', 'both ancestors stay visible');
 });
 
+t.test('folders created concurrently with one name show as one folder', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.mkdir('/2026');
+  await a.view.writeFile('/2026/from-a.txt', chunks('a'));
+  await c.view.mkdir('/2026');
+  await c.view.writeFile('/2026/from-c.txt', chunks('c'));
+  syncAll(a, c);
+  for (const fx of [a, c]) {
+    t.same(await names(fx, '/2026'), ['from-a.txt', 'from-c.txt'], 'both folders merged');
+    t.equal(await text(fx, '/2026/from-c.txt'), 'c');
+  }
+  await a.view.writeFile('/2026/new.txt', chunks('new'));
+  await a.view.rename('/2026', '/archive');
+  syncAll(a, c);
+  for (const fx of [a, c]) t.same(await names(fx, '/archive'), ['from-a.txt', 'from-c.txt', 'new.txt'], 'the whole merged folder moved');
+  await c.view.remove('/archive', { recursive: true });
+  syncAll(a, c);
+  for (const fx of [a, c]) t.same(await names(fx, '/'), ['.history', '.splits'], 'and is deleted as a whole');
+  t.equal(headsOf(a), headsOf(c));
+});
+
 t.test('two files created with one name both stay reachable', async (t) => {
   const a = makeView(t, { name: 'a' });
   const c = makeView(t, { name: 'c' });
