@@ -43,7 +43,9 @@ const BATCH = 16;
 const PIPELINE = 4;
 const CONCURRENCY = 8;
 /** Block bytes requested and not yet written, across all downloads: bounds memory. */
-const IN_FLIGHT_BUDGET = 24 * 1024 * 1024;
+const IN_FLIGHT_BUDGET = 12 * 1024 * 1024;
+const BITMAP_EVERY = 8;
+const WRITE_BACK_EVERY = 32 * 1024 * 1024;
 const PARK_MS = 2000;
 
 /**
@@ -280,6 +282,11 @@ class ByteBudget {
  * (one bit per block, written after the block), `plan` (what is being assembled).
  */
 class Workspace {
+  private unflushedBits = 0;
+  private written = 0;
+  private synced = 0;
+  private writeBack: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly dir: string,
     private readonly fh: FileHandle,
@@ -315,16 +322,30 @@ class Workspace {
     let done = 0;
     while (done < data.length) done += (await this.fh.write(data, done, data.length - done, index * BLOCK_SIZE + done)).bytesWritten;
     this.have[index >> 3]! |= 1 << (index & 7);
-    await this.bits.write(this.have, index >> 3, 1, index >> 3);
+    this.unflushedBits++;
+    this.written += data.length;
+    // The bitmap is written after the blocks it covers, every few blocks: a restart refetches at most those.
+    if (this.unflushedBits >= BITMAP_EVERY) await this.flushBits();
+    if (this.written - this.synced >= WRITE_BACK_EVERY) {
+      this.synced = this.written;
+      this.writeBack = this.writeBack.then(() => this.fh.datasync()).catch(() => undefined); // early write-back: the final fsync is short
+    }
+  }
+
+  private async flushBits(): Promise<void> {
+    this.unflushedBits = 0;
+    await this.bits.write(this.have, 0, this.have.length, 0);
   }
 
   /** Makes the assembled content durable and moves it to `blobPath`. */
   async finish(blobPath: string): Promise<void> {
+    await this.writeBack;
     await this.fh.sync();
     renameSync(join(this.dir, 'content'), blobPath);
   }
 
   async close(): Promise<void> {
+    if (this.unflushedBits) await this.flushBits().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
     await this.bits.close().catch(() => undefined);
   }

@@ -7,9 +7,10 @@ import type { Change } from '../core/model.js';
 import { ReplicationError, type Store } from '../core/store.js';
 import type { ContentSource } from './fetcher.js';
 import {
+  BLOCK_HEADER,
   decodeBlock,
   decodeMessage,
-  encodeBlock,
+  writeBlockHeader,
   encodeMessage,
   fromWire,
   INLINE_MAX,
@@ -50,7 +51,7 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const SEND_BATCH = 512;
 /** Inline content per changes frame, so frames (and the peer's memory) stay small. */
 const FRAME_INLINE_BUDGET = 2 * 1024 * 1024;
-const HIGH_WATER = 4 * 1024 * 1024;
+const HIGH_WATER = 2 * 1024 * 1024;
 const AUTH_CONTEXT = 'marble-peer-auth-v1\n';
 
 /** WebSocket close codes, one per reason a peer is dropped. */
@@ -262,8 +263,8 @@ export class PeerSession implements ContentSource {
     const { req, index, data } = decodeBlock(frame, BLOCK_SIZE);
     const r = this.requests.get(req);
     if (!r) throw new ProtocolError('MARBLE_BAD_FRAME', `block for unknown request ${req}`);
-    const copy = Buffer.from(data);
-    r.chain = r.chain.then(() => r.onBlock(index, copy));
+    // ws hands each message its own buffer: the block can be kept without a copy.
+    r.chain = r.chain.then(() => r.onBlock(index, data));
     r.chain.catch((e) => {
       if (this.requests.get(req) === r) this.requests.delete(req);
       r.reject(e);
@@ -340,10 +341,13 @@ export class PeerSession implements ContentSource {
       try {
         for (const index of blocks) {
           if (index >= blockCount(data.size)) throw new ProtocolError('MARBLE_BAD_FRAME', `asked for block ${index} past the end`);
-          const buf = Buffer.allocUnsafe(Math.min(BLOCK_SIZE, data.size - index * BLOCK_SIZE));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, index * BLOCK_SIZE);
+          // One buffer per frame: the header, then the block read straight in behind it.
+          const length = Math.min(BLOCK_SIZE, data.size - index * BLOCK_SIZE);
+          const frame = Buffer.allocUnsafe(BLOCK_HEADER + length);
+          writeBlockHeader(frame, req, index);
+          const { bytesRead } = await fh.read(frame, BLOCK_HEADER, length, index * BLOCK_SIZE);
           if (this.isClosed) return;
-          this.ws.send(Buffer.concat(encodeBlock(req, index, buf.subarray(0, bytesRead))), { binary: true });
+          this.ws.send(frame.subarray(0, BLOCK_HEADER + bytesRead), { binary: true });
           const tally = servedTotals(store);
           tally.blocks++;
           tally.bytes += bytesRead;

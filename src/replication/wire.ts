@@ -200,12 +200,12 @@ export function encodeMessage(m: Message): string {
   return JSON.stringify(m);
 }
 
-/** A content block: request id, block index, bytes. */
-export function encodeBlock(req: number, index: number, data: Buffer): Buffer[] {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(req, 0);
-  head.writeUInt32BE(index, 4);
-  return [head, data];
+/** A content block frame: request id and block index (uint32 BE each), then the bytes. */
+export const BLOCK_HEADER = 8;
+
+export function writeBlockHeader(frame: Buffer, req: number, index: number): void {
+  frame.writeUInt32BE(req, 0);
+  frame.writeUInt32BE(index, 4);
 }
 
 export function decodeBlock(frame: Buffer, maxBlock: number): { req: number; index: number; data: Buffer } {
