@@ -12,7 +12,7 @@ export interface Member {
   readonly data: string;
   readonly id: string;
   readonly fingerprint: string;
-  readonly httpPort: number;
+  httpPort: number;
   marble: Marble;
 }
 
@@ -29,6 +29,7 @@ export interface Cluster {
 export async function startCluster(t: Teardown, names: string[], links: Array<[string, string]>, extra: string[] = [], scheme: 'ws' | 'wss' = 'ws'): Promise<Cluster> {
   const root = await tempDir(t, 'marble-cluster-');
   const members = new Map<string, Member>();
+  const started = new Set<string>();
   for (const name of names) {
     const data = path.join(root, name);
     const { stdout } = await runMarbleCli(['init', '--data', data, '--name', name]);
@@ -47,8 +48,17 @@ export async function startCluster(t: Teardown, names: string[], links: Array<[s
     get: (name) => members.get(name)!,
     async start(name) {
       const m = members.get(name)!;
-      m.marble = await startMarble(t, { data: m.data, name, args: argsOf(m) });
-      return m;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          m.marble = await startMarble(t, { data: m.data, name, args: argsOf(m) });
+          return m;
+        } catch (e) {
+          // Another test took the port between freePort() and the bind: take another, unless a
+          // peer already knows this one (a restart must keep its address).
+          if (attempt >= 3 || started.has(name) || !/EADDRINUSE/.test((e as Error).message)) throw e;
+          m.httpPort = await freePort();
+        }
+      }
     },
     async stop(name) {
       await members.get(name)!.marble.stop();
@@ -57,7 +67,10 @@ export async function startCluster(t: Teardown, names: string[], links: Array<[s
       await members.get(name)!.marble.kill();
     },
   };
-  for (const name of names) await cluster.start(name);
+  for (const name of names) {
+    await cluster.start(name);
+    started.add(name);
+  }
   return cluster;
 }
 
