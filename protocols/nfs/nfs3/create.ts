@@ -1,8 +1,8 @@
 import { CREATE_EXCLUSIVE, CREATE_GUARDED, CREATE_UNCHECKED, NFS3, NFS3_CREATEVERFSIZE } from '../constants.js';
 import { NfsError } from '../errors.js';
 import { PROP, type NfsObject } from '../state.js';
-import { readFh, readName, readSattr, writePostOpAttr, writePostOpFh, type Sattr } from '../wire.js';
-import { DirWcc, OK, reply, type NfsProcedure } from './procedure.js';
+import { readFh, readName, readSattr, type Sattr } from '../wire.js';
+import { createdReply, createFailed, DirWcc, type NfsProcedure } from './procedure.js';
 import { applyCreateAttrs } from './sattr.js';
 
 const MODES = new Set([CREATE_UNCHECKED, CREATE_GUARDED, CREATE_EXCLUSIVE]);
@@ -46,16 +46,8 @@ export const create: NfsProcedure = async (args, call, nfs) => {
       await applyCreateAttrs(nfs, obj, sattr);
       obj = await nfs.refresh(obj);
     }
-    const attrs = await nfs.attrs(obj, call);
-    const dirWcc = await wcc.after();
-    return reply(OK, (w) => {
-      writePostOpFh(w, obj.fh);
-      writePostOpAttr(w, attrs);
-      dirWcc(w);
-    });
+    return await createdReply(nfs, call, wcc, obj);
   } catch (e) {
-    const status = nfs.status(e, call);
-    const dirWcc = await (wcc ?? (await DirWcc.of(nfs, call, undefined))).after();
-    return reply(status, dirWcc);
+    return createFailed(nfs, call, wcc, e);
   }
 };

@@ -1,5 +1,5 @@
-import { readFh, readName, readSattr, writePostOpAttr, writePostOpFh } from '../wire.js';
-import { DirWcc, OK, reply, type NfsProcedure } from './procedure.js';
+import { readFh, readName, readSattr } from '../wire.js';
+import { createdReply, createFailed, DirWcc, type NfsProcedure } from './procedure.js';
 import { applyCreateAttrs } from './sattr.js';
 
 /** MKDIR3. */
@@ -18,16 +18,8 @@ export const mkdir: NfsProcedure = async (args, call, nfs) => {
       await applyCreateAttrs(nfs, obj, { ...sattr, size: undefined });
       obj = await nfs.refresh(obj);
     }
-    const attrs = await nfs.attrs(obj, call);
-    const dirWcc = await wcc.after();
-    return reply(OK, (w) => {
-      writePostOpFh(w, obj.fh);
-      writePostOpAttr(w, attrs);
-      dirWcc(w);
-    });
+    return await createdReply(nfs, call, wcc, obj);
   } catch (e) {
-    const status = nfs.status(e, call);
-    const dirWcc = await (wcc ?? (await DirWcc.of(nfs, call, undefined))).after();
-    return reply(status, dirWcc);
+    return createFailed(nfs, call, wcc, e);
   }
 };

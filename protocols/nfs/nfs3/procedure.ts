@@ -3,7 +3,7 @@ import type { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import { NFS3 } from '../constants.js';
 import type { NfsObject, NfsState } from '../state.js';
-import { wccOf, writeWcc, type Fattr, type WccAttr } from '../wire.js';
+import { wccOf, writePostOpAttr, writePostOpFh, writeWcc, type Fattr, type WccAttr } from '../wire.js';
 
 /**
  * One NFS v3 procedure. Reads its arguments from `args` (an XdrError there becomes
@@ -50,6 +50,24 @@ export class DirWcc {
     const after: Fattr | undefined = this.dir ? await this.nfs.attrsAfter(this.dir, this.call) : undefined;
     return (w) => writeWcc(w, before, after);
   }
+}
+
+/** The answer of CREATE, MKDIR and SYMLINK: the new object's handle and attributes, and the folder's wcc_data. */
+export async function createdReply(nfs: NfsState, call: CallContext, wcc: DirWcc, obj: NfsObject): Promise<(w: XdrWriter) => void> {
+  const attrs = await nfs.attrs(obj, call);
+  const dirWcc = await wcc.after();
+  return reply(OK, (w) => {
+    writePostOpFh(w, obj.fh);
+    writePostOpAttr(w, attrs);
+    dirWcc(w);
+  });
+}
+
+/** A failed CREATE, MKDIR or SYMLINK: the status, and the folder's wcc_data where the folder was found. */
+export async function createFailed(nfs: NfsState, call: CallContext, wcc: DirWcc | undefined, e: unknown): Promise<(w: XdrWriter) => void> {
+  const status = nfs.status(e, call);
+  const dirWcc = await (wcc ?? (await DirWcc.of(nfs, call, undefined))).after();
+  return reply(status, dirWcc);
 }
 
 /** Resolves a handle, turning failure into the status to answer. */

@@ -1,7 +1,7 @@
 import { NFS_MAXPATHLEN } from '../constants.js';
 import { PROP } from '../state.js';
-import { readFh, readName, readSattr, writePostOpAttr, writePostOpFh } from '../wire.js';
-import { DirWcc, OK, reply, type NfsProcedure } from './procedure.js';
+import { readFh, readName, readSattr } from '../wire.js';
+import { createdReply, createFailed, DirWcc, type NfsProcedure } from './procedure.js';
 
 /**
  * SYMLINK3. The tree has no links, so a symbolic link is stored as a small file whose
@@ -26,16 +26,8 @@ export const symlink: NfsProcedure = async (args, call, nfs) => {
     if (sattr.mode !== undefined) await nfs.view.setMeta(path, { mode: sattr.mode & 0o7777 });
     const obj = await nfs.at(path);
     nfs.noteMeta(obj.key, { link: true });
-    const attrs = await nfs.attrs(obj, call);
-    const dirWcc = await wcc.after();
-    return reply(OK, (w) => {
-      writePostOpFh(w, obj.fh);
-      writePostOpAttr(w, attrs);
-      dirWcc(w);
-    });
+    return await createdReply(nfs, call, wcc, obj);
   } catch (e) {
-    const status = nfs.status(e, call);
-    const dirWcc = await (wcc ?? (await DirWcc.of(nfs, call, undefined))).after();
-    return reply(status, dirWcc);
+    return createFailed(nfs, call, wcc, e);
   }
 };
