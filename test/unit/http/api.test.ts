@@ -7,7 +7,7 @@ import t from 'tap';
 import { startHttp } from '../../../src/http/server.js';
 import { createMetrics } from '../../../src/metrics/index.js';
 import { chunks, makeView } from '../fs/view-fixture.js';
-import { syncAll } from '../replication/sync-fixture.js';
+import { splitPair } from '../replication/sync-fixture.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -66,13 +66,7 @@ t.test('history lists a file’s versions with author, time, size and whether co
 });
 
 t.test('splits list each split path with a link to every version', async (t) => {
-  const a = makeView(t, { name: 'a' });
-  const c = makeView(t, { name: 'c' });
-  await a.view.writeFile('/doc.txt', chunks('base'));
-  syncAll(a, c);
-  await a.view.writeFile('/doc.txt', chunks('from a'));
-  await c.view.writeFile('/doc.txt', chunks('from c'));
-  syncAll(a, c);
+  const { a } = await splitPair(t);
   const http = await startHttp({ store: a.store, view: a.view, webdavUrl: 'http://127.0.0.1:8437/', host: '127.0.0.1', port: 0 });
   t.teardown(() => http.close());
   const r = (await (await fetch(`${http.url}api/splits`)).json()) as { instances: string[]; total: number; splits: Array<{ path: string; versions: Array<{ instance: string; path: string; url: string }> }> };

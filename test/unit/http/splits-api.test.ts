@@ -1,16 +1,10 @@
 import t from 'tap';
 import { startHttp } from '../../../src/http/server.js';
-import { chunks, makeView, readAll } from '../fs/view-fixture.js';
-import { syncAll } from '../replication/sync-fixture.js';
+import { readAll } from '../fs/view-fixture.js';
+import { splitPair, syncAll } from '../replication/sync-fixture.js';
 
 t.test('the splits API lists split instances and keeps one version', async (t) => {
-  const a = makeView(t, { name: 'a' });
-  const c = makeView(t, { name: 'c' });
-  await a.view.writeFile('/doc.txt', chunks('base'));
-  syncAll(a, c);
-  await a.view.writeFile('/doc.txt', chunks('from a'));
-  await c.view.writeFile('/doc.txt', chunks('from c'));
-  syncAll(a, c);
+  const { a, c } = await splitPair(t);
   const http = await startHttp({ store: a.store, view: a.view, host: '127.0.0.1', port: 0 });
   t.teardown(() => http.close());
   const splits = (await (await fetch(`${http.url}api/splits`)).json()) as { instances: string[] };

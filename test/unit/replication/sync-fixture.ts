@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Store } from '../../../src/core/store.js';
-import type { Fixture } from '../fs/view-fixture.js';
+import { chunks, makeView, type Fixture } from '../fs/view-fixture.js';
 
 /**
  * Engine-level replication: changes move between real stores the way sessions move them
@@ -24,3 +24,15 @@ export function syncAll(...fx: Fixture[]): void {
   for (let round = 0; round < 2; round++) for (const a of fx) for (const b of fx) if (a !== b) pull(a.store, b.store);
 }
 
+
+/** Two instances a and c that edited /doc.txt concurrently ("from a", "from c"), fully synced: a split. */
+export async function splitPair(t: { teardown(fn: () => void): void }): Promise<{ a: Fixture; c: Fixture }> {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.writeFile('/doc.txt', chunks('base'));
+  syncAll(a, c);
+  await a.view.writeFile('/doc.txt', chunks('from a'));
+  await c.view.writeFile('/doc.txt', chunks('from c'));
+  syncAll(a, c);
+  return { a, c };
+}
