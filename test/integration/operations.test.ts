@@ -17,7 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { NFS_PROGRAM } from '../../protocols/nfs/constants.js';
 import { RpcClient } from '../../protocols/nfs/rpc/client.js';
 import { eventually } from '../helpers/cluster.js';
@@ -33,6 +33,15 @@ const LINK_RATE = 20e6;
 const DASHBOARD = path.join(repoRoot, 'grafana', 'marble.json');
 
 type Samples = Map<string, number>;
+
+/** Resolves once the status page's sync line starts with `prefix` (the function runs in the page). */
+function syncLine(page: Page, prefix: string, timeout: number): Promise<unknown> {
+  return page.waitForFunction(
+    (p) => ((globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document.getElementById('sync-state')?.textContent ?? '').startsWith(p),
+    prefix,
+    { timeout },
+  );
+}
 
 /** Prometheus text → "name{labels}" → value (comments skipped). */
 function parseMetrics(text: string): Samples {
@@ -146,6 +155,9 @@ t.test('metrics, status page, marble status and the dashboard during a sync of 2
   b = await startMarble(t, { data: ids.b!.data, name: 'b', args: bArgs });
   const samples: Array<{ ms: number; queue: number; missing: number; blocks: number; bytes: number; peers: number }> = [];
   let sampling = true;
+  t.teardown(() => {
+    sampling = false;
+  });
   const sampler = (async () => {
     while (sampling) {
       const s = await scrape(b).catch(() => null);
@@ -174,7 +186,7 @@ t.test('metrics, status page, marble status and the dashboard during a sync of 2
   const piped = await runMarbleCli(['status', '--data', ids.b!.data, '--http', `127.0.0.1:${ids.b!.port}`]);
 
   await page.goto(b.http);
-  await page.waitForFunction("document.getElementById('sync-state').textContent.startsWith('syncing')", null, { timeout: 20_000 });
+  await syncLine(page, 'syncing', 20_000);
   const mid = {
     state: await page.textContent('#sync-state'),
     peers: await page.textContent('#peer-count'),
@@ -205,7 +217,7 @@ t.test('metrics, status page, marble status and the dashboard during a sync of 2
   sampling = false;
   await sampler;
   const last = await scrape(b);
-  await page.waitForFunction("document.getElementById('sync-state').textContent === 'in sync'", null, { timeout: 10_000 });
+  await syncLine(page, 'in sync', 10_000);
   await page.screenshot({ path: path.join(shots, 'status-page-in-sync.png') });
   t.comment(`screenshots in ${shots}`);
   await eventually('the bar ran to the end in the terminal', async () => /in sync: /.test((await tmux('capture-pane', '-p')).stdout), 10_000, 100);
