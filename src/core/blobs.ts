@@ -86,7 +86,10 @@ export class BlobStore {
         return { size: hasher.size, hashes: hasher.digest() };
       }
       const out = fd;
-      let inFlight: Promise<unknown> = writeAll(out, head);
+      // The outstanding write is awaited before the next one; until then a failure (a full
+      // disk) must not count as an unhandled rejection, which would end the process.
+      const track = (p: Promise<unknown>) => (p.catch(() => undefined), p);
+      let inFlight: Promise<unknown> = track(writeAll(out, head));
       let batch: Buffer[] = [];
       let batchBytes = 0;
       let unsynced = 0;
@@ -96,7 +99,7 @@ export class BlobStore {
         batchBytes += next.value.length;
         if (batchBytes >= WRITE_BATCH) {
           await inFlight; // one write outstanding: receiving and hashing overlap with the disk
-          inFlight = writeAll(out, batch);
+          inFlight = track(writeAll(out, batch));
           unsynced += batchBytes;
           batch = [];
           batchBytes = 0;

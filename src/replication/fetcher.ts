@@ -153,8 +153,11 @@ export class Fetcher {
         if (!this.store.missing(changeId)) return;
         const source = [...this.sources].find((s) => !refused.has(s) && s.knows(changeId));
         if (!source) {
-          if (refused.size && !this.store.awaited(changeId)) {
-            this.log.warn({ change: changeId }, 'no connected peer still has this superseded version; its content is not kept here');
+          // Only history wants this version, and the instance that wrote it no longer keeps it
+          // (its retention dropped it): nobody can send it any more.
+          const origin = changeId.slice(0, changeId.lastIndexOf(':'));
+          if (!this.store.awaited(changeId) && [...refused].some((s) => s.peerId === origin)) {
+            this.log.warn({ change: changeId }, 'the instance that wrote this superseded version no longer keeps it; its content is not kept here');
             this.store.abandonMissing(changeId);
             return;
           }
