@@ -311,7 +311,7 @@ class Workspace {
       writeFileSync(planFile, signature);
     }
     const fh = await open(join(dir, 'content'), 'r+');
-    if (!resumable) await fh.truncate(plan.size);
+    await fh.truncate(plan.size); // also on resume: a crash may have come between the clone and this
     const have = readFileSync(join(dir, 'have'));
     const bits = await open(join(dir, 'have'), 'r+');
     return new Workspace(dir, fh, bits, have);
