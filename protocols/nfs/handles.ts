@@ -66,9 +66,18 @@ export const ROOT_FILEID = 1n;
 /** A stable 64-bit fileid: the first 8 bytes of SHA-256(key); never 0 or the root's. */
 export function fileIdOf(key: string): bigint {
   if (key === 'root') return ROOT_FILEID;
-  const id = createHash('sha256').update(key).digest().readBigUInt64BE(0);
-  return id <= ROOT_FILEID ? id + 2n : id;
+  let id = fileIds.get(key);
+  if (id === undefined) {
+    id = createHash('sha256').update(key).digest().readBigUInt64BE(0);
+    if (id <= ROOT_FILEID) id += 2n;
+    if (fileIds.size >= 50_000) fileIds.clear();
+    fileIds.set(key, id);
+  }
+  return id;
 }
+
+/** fileIdOf is asked for every attribute reply: remembered, not rehashed (bounded). */
+const fileIds = new Map<string, bigint>();
 
 /** Where format-2 keys are kept (the server stores them as dead properties of the root). */
 export interface HandleTable {

@@ -4,9 +4,12 @@ import { readFh, writePostOpAttr } from '../wire.js';
 import type { NfsObject } from '../state.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * READ3 through a cached read handle. Uncommitted writes to the file are committed
  * first, so a client reads back what it wrote (the view shows writes once committed).
+ * Sequential reads are read ahead (see ReadCache.read).
  */
 export const read: NfsProcedure = async (args, call, nfs) => {
   const fh = readFh(args);
@@ -23,26 +26,18 @@ export const read: NfsProcedure = async (args, call, nfs) => {
     const size = obj.entry.size;
     const start = offset > BigInt(size) ? size : Number(offset);
     const want = Math.min(count, size - start);
-    const data = Buffer.allocUnsafe(want);
-    let got = 0;
-    if (want > 0) {
-      got = await nfs.reads.use(obj.key, obj.path, obj.entry, async (h) => {
-        let n = 0;
-        while (n < want) {
-          const r = await h.read(data, n, want - n, start + n);
-          if (r === 0) break;
-          n += r;
-        }
-        return n;
-      });
-    }
+    const data = want > 0 ? await nfs.reads.read(obj.key, obj.path, obj.entry, start, want) : EMPTY;
+    const got = data.length;
     const attrs = await nfs.attrs(obj, call);
     const eof = start + got >= size;
-    const bytes = data.subarray(0, got);
-    return reply(OK, (w) => {
-      writePostOpAttr(w, attrs);
-      w.writeUint(got).writeBool(eof).writeOpaque(bytes);
-    });
+    // The data goes out after the header as it is, not copied into the reply.
+    return Object.assign(
+      reply(OK, (w) => {
+        writePostOpAttr(w, attrs);
+        w.writeUint(got).writeBool(eof).writeUint(got);
+      }),
+      want > 0 ? { tail: data, onSent: () => nfs.reads.recycle(data) } : { tail: data },
+    );
   } catch (e) {
     const status = nfs.status(e, call);
     const attrs = obj ? await nfs.attrsAfter(obj, call) : undefined;

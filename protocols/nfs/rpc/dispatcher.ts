@@ -3,7 +3,7 @@ import { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import { AUTH_NONE } from './auth.js';
 import { AUTH_STAT, decodeCall, encodeReply, type Reply, type RpcCall } from './message.js';
-import { finishRecord, newRecordWriter } from './record.js';
+import { finishRecord, finishRecordWithTail, newRecordWriter } from './record.js';
 
 /** What a procedure handler learns about its call besides the arguments. */
 export interface CallContext extends RpcCall {
@@ -24,7 +24,23 @@ export interface CallContext extends RpcCall {
  * What a handler returns: a function writing the results of a SUCCESS reply, or
  * any other {@link Reply} (e.g. `{ stat: 'GARBAGE_ARGS' }`, an AUTH_ERROR).
  */
-export type RpcHandlerResult = ((w: XdrWriter) => void) | Reply;
+export type RpcHandlerResult = RpcBody | Reply;
+
+/**
+ * The results writer of a SUCCESS reply. It may carry `tail`: bytes sent right after
+ * what it writes, without being copied into the reply (a READ's data). The function
+ * writes the tail's XDR length itself; the transport adds the zero padding. The
+ * handler must not modify the tail once it has returned it.
+ */
+export type RpcBody = ((w: XdrWriter) => void) & {
+  tail?: Uint8Array;
+  /**
+   * Called at most once, when the transport no longer needs the tail (written to the
+   * socket, or dropped): its memory may then be reused. Transports that copy the
+   * reply may never call it.
+   */
+  onSent?: () => void;
+};
 
 /**
  * A procedure. `args` is positioned at the procedure's arguments and holds
@@ -63,8 +79,18 @@ export interface Peer {
 }
 
 export type DispatchOutcome =
-  /** a framed reply record (mark included), owned by the caller */
-  | { kind: 'reply'; xid: number; record: Buffer }
+  /**
+   * a framed reply record (mark included), owned by the caller: `chunks` to be
+   * written in order (one writev), or `record`, the same bytes joined
+   */
+  | {
+      kind: 'reply';
+      xid: number;
+      readonly chunks: readonly Buffer[];
+      readonly record: Buffer;
+      /** to call once the chunks are written (or dropped); see RpcBody.onSent */
+      sent?: () => void;
+    }
   /** no reply is possible; the transport closes the connection */
   | { kind: 'close'; reason: string };
 
@@ -141,17 +167,33 @@ export class RpcDispatcher {
   }
 
   private encode(xid: number, reply: Reply, call?: RpcCall): DispatchOutcome {
+    const body = reply.stat === 'SUCCESS' ? (reply.body as RpcBody) : undefined;
     try {
       const w = newRecordWriter({ maxSize: this.maxReplySize });
       encodeReply(w, xid, reply);
-      return { kind: 'reply', xid, record: finishRecord(w) };
+      if (!body?.tail) return replyOf(xid, [finishRecord(w)], body?.onSent);
+      return replyOf(xid, finishRecordWithTail(w, body.tail, this.maxReplySize), body.onSent);
     } catch (e) {
+      body?.onSent?.();
       this.logger.error({ ...(call ? where(call) : { xid }), err: describe(e) }, 'rpc: encoding the reply failed');
       const w = newRecordWriter();
       encodeReply(w, xid, { stat: 'SYSTEM_ERR' });
-      return { kind: 'reply', xid, record: finishRecord(w) };
+      return replyOf(xid, [finishRecord(w)]);
     }
   }
+}
+
+function replyOf(xid: number, chunks: Buffer[], sent?: () => void): DispatchOutcome {
+  let joined: Buffer | undefined = chunks.length === 1 ? chunks[0] : undefined;
+  return {
+    kind: 'reply',
+    xid,
+    chunks,
+    ...(sent ? { sent } : {}),
+    get record(): Buffer {
+      return (joined ??= Buffer.concat(chunks));
+    },
+  };
 }
 
 function where(call: RpcCall): object {

@@ -1,3 +1,4 @@
+import { XdrError } from '../xdr/errors.js';
 import { XdrWriter } from '../xdr/writer.js';
 
 /** Bit 31 of a record-marking header: this fragment ends the record (RFC 5531 §11). */
@@ -158,6 +159,28 @@ export function finishRecord(w: XdrWriter): Buffer {
   if (payload > MAX_FRAGMENT_LENGTH) throw new RangeError(`record payload of ${payload} bytes exceeds one fragment`);
   w.patchUint(0, (LAST_FRAGMENT | payload) >>> 0);
   return w.finish();
+}
+
+const ZERO_PAD = Buffer.alloc(4);
+
+/**
+ * Like {@link finishRecord}, for a record whose last bytes are `tail`, sent as it is
+ * (not copied) after what the writer holds and followed by its XDR zero padding: the
+ * writer has already written the tail's opaque length. Returns the record as chunks
+ * to write in order (one writev); `maxSize` bounds the whole record, mark included.
+ * @throws XdrError 'XDR_OVERFLOW' when the record would exceed `maxSize`.
+ */
+export function finishRecordWithTail(w: XdrWriter, tail: Uint8Array, maxSize = MAX_FRAGMENT_LENGTH): Buffer[] {
+  const pad = (4 - (tail.length & 3)) & 3;
+  const total = w.length + tail.length + pad;
+  if (total > maxSize || total - 4 > MAX_FRAGMENT_LENGTH) {
+    throw new XdrError('XDR_OVERFLOW', `${total} bytes exceed the limit of ${maxSize}`, w.length);
+  }
+  w.patchUint(0, (LAST_FRAGMENT | (total - 4)) >>> 0);
+  const head = w.finish();
+  const t = Buffer.isBuffer(tail) ? tail : Buffer.from(tail.buffer, tail.byteOffset, tail.length);
+  if (tail.length === 0) return [head];
+  return pad ? [head, t, ZERO_PAD.subarray(0, pad)] : [head, t];
 }
 
 /** Frames `payload` as one single-fragment record (copies it). */

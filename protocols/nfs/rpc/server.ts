@@ -232,9 +232,20 @@ class Connection {
   private async execute(record: Buffer): Promise<void> {
     try {
       const outcome = await this.dispatcher.dispatch(record, this.peer, this.abort.signal);
-      if (this.closed) return;
-      if (outcome.kind === 'close') this.destroy(outcome.reason);
-      else this.socket.write(outcome.record);
+      if (outcome.kind === 'close') {
+        if (!this.closed) this.destroy(outcome.reason);
+      } else if (this.closed) {
+        outcome.sent?.();
+      } else {
+        // One writev for the header and the data it frames: no copy into one buffer.
+        const { chunks, sent } = outcome;
+        const last = chunks.length - 1;
+        if (last > 0) this.socket.cork();
+        for (let i = 0; i < last; i++) this.socket.write(chunks[i]!);
+        // The callback runs once the kernel has the bytes, or the write failed.
+        this.socket.write(chunks[last]!, sent ? () => sent() : undefined);
+        if (last > 0) this.socket.uncork();
+      }
     } finally {
       this.inFlight--;
       this.inFlightBytes -= record.length;
