@@ -91,9 +91,19 @@ export class HandleCodec {
 
   constructor(private readonly table: HandleTable) {}
 
+  /** key -> its format-1 handle, so a listing does not repack every name (bounded; handles are only read) */
+  private readonly packed = new Map<string, Buffer>();
+
+  /** The handle of `key`. The buffer may be shared: callers must not modify it. */
   async encode(key: string): Promise<Buffer> {
+    const have = this.packed.get(key);
+    if (have) return have;
     const packed = packKey(key);
-    if (packed) return packed;
+    if (packed) {
+      if (this.packed.size >= 50_000) this.packed.clear();
+      this.packed.set(key, packed);
+      return packed;
+    }
     const fh = hashedHandle(key);
     const hex = fh.toString('hex', 1);
     if (this.hashed.get(hex) !== key) {

@@ -24,9 +24,13 @@ export const setattr: NfsProcedure = async (args, call, nfs) => {
     if (sattr.size !== undefined) {
       if (obj.entry.isDir) throw new NfsError(NFS3.ERR_ISDIR, `${obj.path}: is a folder`);
       if (sattr.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new NfsError(NFS3.ERR_FBIG, 'size too large');
-      await nfs.checkGrowth(obj, Number(sattr.size));
-      await nfs.writes.truncate(obj.key, obj.path, Number(sattr.size));
-      await nfs.writes.commit(obj.key);
+      // The size it already has, with no writes pending (nfs-cp truncates every file it
+      // creates): nothing to do; truncating would open, fsync and discard a working copy.
+      if (BigInt(obj.entry.size) !== sattr.size || nfs.writes.isDirty(obj.key)) {
+        await nfs.checkGrowth(obj, Number(sattr.size));
+        await nfs.writes.truncate(obj.key, obj.path, Number(sattr.size));
+        await nfs.writes.commit(obj.key);
+      }
     }
     if (sattr.mode !== undefined || sattr.mtime !== undefined) {
       const meta: { mode?: number; mtimeNs?: bigint } = {};

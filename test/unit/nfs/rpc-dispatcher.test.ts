@@ -91,3 +91,22 @@ t.test('oversized replies become SYSTEM_ERR', async (t) => {
   t.match(log.errors[0], /XDR_OVERFLOW/);
   t.equal(replyHex(await d.dispatch(call({ proc: P.BIG }, (w) => w.writeUint(8)), peer, signal)).length, (4 + 24 + 12) * 2, 'small ones fine');
 });
+
+t.test('a body with a tail: sent uncopied after the header, padded, within maxReplySize; onSent once', async (t) => {
+  const d = new RpcDispatcher({ maxReplySize: 64 });
+  let sent = 0;
+  const tail = Buffer.from('abcde');
+  const body = Object.assign((w: XdrWriter) => w.writeUint(tail.length), { tail, onSent: () => sent++ });
+  let big = 0;
+  const bigBody = Object.assign((w: XdrWriter) => w.writeUint(100), { tail: Buffer.alloc(100), onSent: () => big++ });
+  d.register(TEST_PROG, { low: 1, high: 1, procedures: { 1: () => body, 2: () => bigBody } });
+  const o = await d.dispatch(call({ proc: 1 }), peer, signal);
+  if (o.kind !== 'reply') throw new Error('closed');
+  t.equal(o.chunks.length, 3, 'header, tail, padding');
+  t.equal(o.chunks[1], tail, 'the tail itself, not a copy');
+  t.equal(replyHex(o), accepted(36, '00000000 00000005 6162636465000000'), 'framed as one record');
+  o.sent?.();
+  t.equal(sent, 1);
+  t.equal(replyHex(await d.dispatch(call({ proc: 2 }), peer, signal)), accepted(24, '00000005'), 'too large: SYSTEM_ERR');
+  t.equal(big, 1, 'a tail not sent is released at once');
+});
