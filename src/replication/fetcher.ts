@@ -149,6 +149,7 @@ export class Fetcher {
       todo = await this.copyLocalBlocks(todo, plan, work);
       this.remainingBytes.set(changeId, todo.length * BLOCK_SIZE);
       const refused = new Set<ContentSource>();
+      const saidNothave = new Set<string>();
       while (todo.length && !this.closed) {
         if (!this.store.missing(changeId)) return;
         const source = [...this.sources].find((s) => !refused.has(s) && s.knows(changeId));
@@ -156,7 +157,7 @@ export class Fetcher {
           // Only history wants this version, and the instance that wrote it no longer keeps it
           // (its retention dropped it): nobody can send it any more.
           const origin = changeId.slice(0, changeId.lastIndexOf(':'));
-          if (!this.store.awaited(changeId) && [...refused].some((s) => s.peerId === origin)) {
+          if (!this.store.awaited(changeId) && saidNothave.has(origin)) {
             this.log.warn({ change: changeId }, 'the instance that wrote this superseded version no longer keeps it; its content is not kept here');
             this.store.abandonMissing(changeId);
             return;
@@ -167,6 +168,7 @@ export class Fetcher {
         }
         const outcome = await this.fetchFrom(source, changeId, todo, plan, work).catch(() => 'failed' as const);
         if (outcome !== 'done') refused.add(source);
+        if (outcome === 'nothave') saidNothave.add(source.peerId); // a dropped connection says nothing about what the peer keeps
         todo = todo.filter((b) => !work.has(b));
         this.remainingBytes.set(changeId, todo.length * BLOCK_SIZE);
       }
