@@ -29,8 +29,7 @@ export class CookieTable {
       this.dirs.delete(dirKey);
       this.dirs.set(dirKey, dir);
     }
-    let c = createHash('sha256').update(name).digest().readBigUInt64BE(0) >> 1n;
-    if (c <= COOKIE_DOTDOT) c += 3n;
+    const c = cookieOfName(name);
     if (!dir.has(c)) {
       dir.set(c, name);
       this.names++;
@@ -51,4 +50,18 @@ export class CookieTable {
       this.names -= dir.size;
     }
   }
+}
+
+/** name -> cookie, so listing a folder again does not rehash every name (bounded). */
+const byName = new Map<string, bigint>();
+
+function cookieOfName(name: string): bigint {
+  let c = byName.get(name);
+  if (c === undefined) {
+    c = createHash('sha256').update(name).digest().readBigUInt64BE(0) >> 1n;
+    if (c <= COOKIE_DOTDOT) c += 3n;
+    if (byName.size >= 100_000) byName.clear();
+    byName.set(name, c);
+  }
+  return c;
 }

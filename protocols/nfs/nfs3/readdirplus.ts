@@ -21,7 +21,9 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
     dir = await nfs.resolve(fh);
     let used = 4 + 4 + FATTR3_SIZE + NFS3_COOKIEVERFSIZE + 4 + 4;
     let dirUsed = 0;
-    const estimate = Math.max(1, Math.min(Math.floor((maxcount - used) / 160), Math.floor(dircount / 24) || 1));
+    // An entry with a short name takes ~148 bytes (fattr3 84, handle ~28): ask for about as many as fit,
+    // so a listing needs no more round trips than the client's maxcount forces.
+    const estimate = Math.max(1, Math.min(Math.floor((maxcount - used) / 144), Math.floor(dircount / 24) || 1));
     const { items, more } = await entriesAfter(nfs, dir, cookie, verf, estimate);
     const attrs = await nfs.attrsOfListing(items.map((i) => i.entry), call);
     const out: Array<{ fileid: bigint; name: string; cookie: bigint; attrs: Fattr; fh: Buffer }> = [];
