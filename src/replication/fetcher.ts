@@ -47,6 +47,7 @@ const IN_FLIGHT_BUDGET = 12 * 1024 * 1024;
 const BITMAP_EVERY = 8;
 const WRITE_BACK_EVERY = 32 * 1024 * 1024;
 const PARK_MS = 2000;
+const SWEEP_MS = 15_000;
 
 /**
  * The download queue (DESIGN §6): each missing change's content is assembled in
@@ -66,6 +67,7 @@ export class Fetcher {
   private blocksCopied = 0;
   private remainingBytes = new Map<string, number>();
   private readonly budget = new ByteBudget(IN_FLIGHT_BUDGET);
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
@@ -77,6 +79,11 @@ export class Fetcher {
       if (!missing.has(decodeURIComponent(dir))) rmSync(join(store.blobs.downloadDir, dir), { recursive: true, force: true });
     }
     for (const id of missing) this.enqueue(id);
+    // Safety net: whatever is missing and not being fetched is picked up again.
+    this.sweeper = setInterval(() => {
+      for (const m of store.missingList()) this.enqueue(m.changeId);
+    }, SWEEP_MS);
+    this.sweeper.unref();
   }
 
   enqueue(changeId: string): void {
@@ -118,6 +125,7 @@ export class Fetcher {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.sweeper);
     this.wake();
   }
 

@@ -100,10 +100,19 @@ export class Replicator implements SessionHost {
   }
 
   receive(_session: PeerSession, change: Change, inline: Buffer | null): void {
+    let lie: unknown = null;
     for (const missing of this.store.receive(change)) {
-      if (inline && missing.changeId === change.id) this.applyInline(change, inline);
-      else this.fetcher.enqueue(missing.changeId);
+      if (!inline || missing.changeId !== change.id) this.fetcher.enqueue(missing.changeId);
+      else {
+        try {
+          this.applyInline(change, inline);
+        } catch (e) {
+          lie = e; // the change is stored: its content is fetched from whoever has it
+          this.fetcher.enqueue(missing.changeId);
+        }
+      }
     }
+    if (lie) throw lie;
   }
 
   connectedIds(): string[] {
