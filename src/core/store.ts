@@ -802,9 +802,17 @@ function prepare(db: Db) {
     setProp: db.prepare('INSERT INTO props (node_id, name, value) VALUES (?, ?, ?) ON CONFLICT (node_id, name) DO UPDATE SET value = excluded.value'),
     deleteProp: db.prepare('DELETE FROM props WHERE node_id = ? AND name = ?'),
     splitNodes: db.prepare('SELECT node_id FROM heads GROUP BY node_id HAVING count(*) > 1'),
-    collisionOrigins: db.prepare(
-      'SELECT DISTINCT h.origin FROM heads h JOIN (SELECT parent_dir, name FROM heads WHERE deleted = 0 GROUP BY parent_dir, name HAVING count(DISTINCT node_id) > 1) c ON c.parent_dir = h.parent_dir AND c.name = h.name WHERE h.deleted = 0',
-    ),
+    // Live entries sharing a name in one folder, or in two folders of one name side by side
+    // (the view shows those folders as one).
+    collisionOrigins: db.prepare(`
+      SELECT DISTINCT h.origin FROM heads h JOIN (SELECT parent_dir, name FROM heads WHERE deleted = 0 GROUP BY parent_dir, name HAVING count(DISTINCT node_id) > 1) c
+        ON c.parent_dir = h.parent_dir AND c.name = h.name WHERE h.deleted = 0
+      UNION
+      SELECT DISTINCT h.origin FROM heads h
+        JOIN heads d1 ON d1.node_id = h.parent_dir AND d1.is_dir = 1
+        JOIN heads d2 ON d2.parent_dir = d1.parent_dir AND d2.name = d1.name AND d2.is_dir = 1 AND d2.node_id != d1.node_id
+        JOIN heads h2 ON h2.parent_dir = d2.node_id AND h2.name = h.name AND h2.deleted = 0
+        WHERE h.deleted = 0`),
     headCount: db.prepare('SELECT count(*) AS n FROM heads WHERE node_id = ?'),
     dirTime: db.prepare('SELECT hlc FROM dir_times WHERE node_id = ?'),
     touchDir: db.prepare('INSERT INTO dir_times (node_id, hlc) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET hlc = max(hlc, excluded.hlc)'),

@@ -84,6 +84,24 @@ t.test('folders created concurrently with one name show as one folder', async (t
   t.equal(headsOf(a), headsOf(c));
 });
 
+t.test('a file edited in a folder deleted and re-created elsewhere stays reachable, also when the new folder has a file of that name', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const c = makeView(t, { name: 'c' });
+  await a.view.mkdir('/d');
+  await a.view.writeFile('/d/f1.bin', chunks('v1'));
+  syncAll(a, c);
+  await a.view.remove('/d', { recursive: true });
+  await a.view.mkdir('/d');
+  await a.view.writeFile('/d/f1.bin', chunks('new folder, new file'));
+  await c.view.writeFile('/d/f1.bin', chunks('edited by c'));
+  syncAll(a, c);
+  for (const fx of [a, c]) {
+    const seen = [await text(fx, '/d/f1.bin'), await text(fx, '/.splits/c/d/f1.bin').catch(() => 'unreachable')];
+    t.ok(seen.includes('edited by c'), `${fx.store.instanceName}: c's edit is reachable (${seen.join(' / ')})`);
+  }
+  t.equal(await text(a, '/d/f1.bin'), 'new folder, new file', 'a shows its own');
+});
+
 t.test('two files created with one name both stay reachable', async (t) => {
   const a = makeView(t, { name: 'a' });
   const c = makeView(t, { name: 'c' });
