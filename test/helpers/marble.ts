@@ -88,16 +88,23 @@ export async function listFiles(dir: string): Promise<string[]> {
 // ports
 
 /** A loopback port that was free a moment ago (for servers that cannot take port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+/**
+ * A port for a server that must keep its address across restarts. Taken below the kernel's
+ * ephemeral range (32768–60999 here), so a listener on port 0 started meanwhile — another
+ * instance's WebDAV, say — can never be handed the same port; checked free by binding it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 20_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.unref();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port in 10000-29999');
 }
 
 // ---------------------------------------------------------------------------------------------
