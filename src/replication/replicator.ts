@@ -80,9 +80,10 @@ export class Replicator implements SessionHost {
     const existing = this.sessions.get(session.peerId);
     if (existing && existing.isReady) {
       // Both sides dialled: keep the connection dialled by the lower instance id, on both ends.
+      // The same side dialling again means its old connection is dead (it restarted): the new one wins.
       const dialer = (s: PeerSession) => (s.outbound ? this.store.instanceId : s.peerId);
-      if (dialer(existing) <= dialer(session)) return false;
-      existing.close(CLOSE.duplicate, 'replaced by another connection');
+      if (dialer(existing) !== dialer(session) && dialer(existing) < dialer(session)) return false;
+      existing.close(CLOSE.duplicate, 'replaced by a newer connection');
     }
     this.sessions.set(session.peerId, session);
     this.fetcher.addSource(session);

@@ -48,6 +48,7 @@ export function servedTotals(store: Store): ServedTotals {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+const HEARTBEAT_MS = 15_000;
 const SEND_BATCH = 512;
 /** Inline content per changes frame, so frames (and the peer's memory) stay small. */
 const FRAME_INLINE_BUDGET = 2 * 1024 * 1024;
@@ -87,6 +88,7 @@ export class PeerSession implements ContentSource {
   private nextReq = 1;
   private readonly requests = new Map<number, { onBlock: (i: number, d: Buffer) => Promise<void>; chain: Promise<void>; resolve: (r: 'done' | 'nothave') => void; reject: (e: Error) => void }>();
   private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly heartbeat: NodeJS.Timeout;
   readonly connectedAt = Date.now();
   changesReceived = 0;
 
@@ -99,6 +101,15 @@ export class PeerSession implements ContentSource {
   ) {
     this.handshakeTimer = setTimeout(() => this.close(CLOSE.timeout, 'handshake timed out'), HANDSHAKE_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    // A peer that vanished without closing (power cut, network gone) is noticed within two pings.
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    this.heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
     ws.on('close', () => this.onClosed());
     ws.on('error', (e) => host.log.debug({ err: e, peer: this.peerId }, 'peer connection error'));
     const store = host.store;
@@ -273,6 +284,7 @@ export class PeerSession implements ContentSource {
 
   private onClosed(): void {
     clearTimeout(this.handshakeTimer);
+    clearInterval(this.heartbeat);
     if (!this.isClosed) this.isClosed = true;
     for (const r of this.requests.values()) r.reject(new Error('peer disconnected'));
     this.requests.clear();
