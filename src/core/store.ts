@@ -525,7 +525,7 @@ export class Store {
     this.atomically((freed) => {
       this.insertChange(c);
       let content: HeadContent = NO_CONTENT;
-      if (c.kind === 'meta') content = this.contentAfterParent(c, freed);
+      if (c.kind === 'meta') content = this.contentAfterParent(c);
       else if ((c.kind === 'create' && !c.meta.isDir) || c.kind === 'write') {
         const base = c.kind === 'write' ? this.baseFor(c.nodeId, c.parentId!) : { changeId: null, dataId: null };
         this.addMissing(c.id, c.nodeId, base);
@@ -649,7 +649,7 @@ export class Store {
   }
 
   /** Head content for a metadata change: the parent head's, or (concurrent) the parent's content change. */
-  private contentAfterParent(c: Change, freed: number[]): HeadContent {
+  private contentAfterParent(c: Change): HeadContent {
     const parent = this.stmts.headByChange.get(c.nodeId, c.parentId) as Row | undefined;
     if (parent) return headContentOf(toHead(parent));
     if (c.meta.isDir) return NO_CONTENT;
@@ -659,7 +659,6 @@ export class Store {
       if (data) return { dataId: data.id, contentChange: a.id, pending: false };
       const existing = this.missing(a.id);
       if (!existing) this.addMissing(a.id, c.nodeId, a.kind === 'write' ? this.baseFor(a.nodeId, a.parentId!) : { changeId: null, dataId: null });
-      void freed;
       const m = this.missing(a.id)!;
       return { dataId: m.baseDataId, contentChange: a.id, pending: true };
     }
