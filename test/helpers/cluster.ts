@@ -25,11 +25,13 @@ export interface Cluster {
   kill(name: string): Promise<void>;
 }
 
-/** links: [dialer, target] pairs, e.g. [['b', 'a'], ['c', 'b']] for the chain a–b–c. */
-export async function startCluster(t: Teardown, names: string[], links: Array<[string, string]>, extra: string[] = [], scheme: 'ws' | 'wss' = 'ws'): Promise<Cluster> {
-  const root = await tempDir(t, 'marble-cluster-');
+/**
+ * `marble init` for each name in a fresh temp root, with a fixed HTTP port each; the
+ * members are not started yet.
+ */
+export async function initMembers(t: Teardown, names: string[], prefix: string): Promise<{ root: string; members: Map<string, Member> }> {
+  const root = await tempDir(t, prefix);
   const members = new Map<string, Member>();
-  const started = new Set<string>();
   for (const name of names) {
     const data = path.join(root, name);
     const { stdout } = await runMarbleCli(['init', '--data', data, '--name', name]);
@@ -37,6 +39,13 @@ export async function startCluster(t: Teardown, names: string[], links: Array<[s
     const fingerprint = /^fingerprint: (\S+)$/m.exec(stdout)![1]!;
     members.set(name, { name, data, id, fingerprint, httpPort: await freePort(), marble: null as unknown as Marble });
   }
+  return { root, members };
+}
+
+/** links: [dialer, target] pairs, e.g. [['b', 'a'], ['c', 'b']] for the chain a–b–c. */
+export async function startCluster(t: Teardown, names: string[], links: Array<[string, string]>, extra: string[] = [], scheme: 'ws' | 'wss' = 'ws'): Promise<Cluster> {
+  const { members } = await initMembers(t, names, 'marble-cluster-');
+  const started = new Set<string>();
   const argsOf = (m: Member) => {
     const args = ['--http', `127.0.0.1:${m.httpPort}`, ...extra];
     for (const other of members.values()) if (other !== m) args.push('--trust', other.fingerprint);

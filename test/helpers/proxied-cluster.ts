@@ -3,10 +3,9 @@
  * a test can partition two running instances (cut) and heal them (restore). HTTP ports are
  * fixed per instance and the proxies forward to them, so a restarted instance is found again.
  */
-import path from 'node:path';
-import type { Cluster, Member } from './cluster.js';
+import { initMembers, type Cluster, type Member } from './cluster.js';
 import { startLinkProxy, type LinkProxy } from './link-proxy.js';
-import { freePort, runMarbleCli, startMarble, tempDir, type Marble, type Teardown } from './marble.js';
+import { startMarble, type Teardown } from './marble.js';
 
 export interface Link {
   /** The instance that dials. */
@@ -29,15 +28,7 @@ export async function startProxiedCluster(
   linkPairs: Array<[string, string]>,
   extra: string[] = [],
 ): Promise<ProxiedCluster> {
-  const root = await tempDir(t, 'marble-convergence-');
-  const members = new Map<string, Member>();
-  for (const name of names) {
-    const data = path.join(root, name);
-    const { stdout } = await runMarbleCli(['init', '--data', data, '--name', name]);
-    const id = /^id: (\S+)$/m.exec(stdout)![1]!;
-    const fingerprint = /^fingerprint: (\S+)$/m.exec(stdout)![1]!;
-    members.set(name, { name, data, id, fingerprint, httpPort: await freePort(), marble: null as unknown as Marble });
-  }
+  const { root, members } = await initMembers(t, names, 'marble-convergence-');
   const links: Link[] = [];
   for (const [from, to] of linkPairs) links.push({ from, to, proxy: await startLinkProxy(t, members.get(to)!.httpPort) });
   const argsOf = (m: Member) => {
