@@ -5,7 +5,7 @@ import { packKey } from '../../../protocols/nfs/handles.js';
 import { encodeCall, RpcClient, recordMark, type Credential } from '../../../protocols/nfs/rpc/index.js';
 import { XdrWriter } from '../../../protocols/nfs/xdr/index.js';
 import { makeView } from '../fs/view-fixture.js';
-import { RawConn } from './fixtures/rpc-socket.js';
+import { runFuzz, type Case, type Rng } from './fixtures/fuzz.js';
 import { SYS } from './fixtures/nfs-harness.js';
 
 // Seeded so a failure can be replayed: NFS_FUZZ_SEED=<seed> npx tap dist/test/unit/nfs/nfs-fuzz.test.js
@@ -14,20 +14,6 @@ const RECORDS = Number(process.env.NFS_FUZZ_RECORDS ?? 12_000);
 const WORKERS = 8;
 const MAX_RECORD = 1024 * 1024 + 64 * 1024; // the server's default
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  return { int, bytes, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]! };
-}
-type Rng = ReturnType<typeof prng>;
 
 /** NFS-shaped arguments: real and bogus handles, names, offsets, sattr3, counts. */
 function nfsArgs(rng: Rng, w: XdrWriter, proc: number, handles: Buffer[]): void {
@@ -145,7 +131,6 @@ function header(n: number, last = true): Buffer {
   return h;
 }
 
-type Case = { name: string; bytes: Buffer; records: number; expectClose: boolean; end?: boolean };
 
 function randomCase(rng: Rng, xid: () => number, handles: Buffer[]): Case {
   const r = rng.int(100);
@@ -203,39 +188,15 @@ t.test(`NFS fuzz: ${RECORDS} random and mutated records (seed ${SEED})`, async (
   })();
 
   const rss0 = process.memoryUsage().rss;
-  let sent = 0;
-  let answered = 0;
-  let closes = 0;
-  let nextXid = 1;
-  const failures: string[] = [];
-  const worker = async (id: number) => {
-    const rng = prng((SEED ^ Math.imul(id + 1, 0x9e3779b1)) >>> 0);
-    let conn = await RawConn.connect(port);
-    let sentOnConn = 0;
-    while (sent < RECORDS && failures.length === 0) {
-      if (conn.closed) {
-        conn = await RawConn.connect(port);
-        sentOnConn = 0;
-      }
-      const c = randomCase(rng, () => nextXid++, handles);
-      sent += c.records;
-      sentOnConn += c.records;
-      const before = conn.replies.length;
-      conn.write(c.bytes);
-      if (c.end) conn.socket.end();
-      try {
-        await conn.waitFor(c.expectClose ? Number.MAX_SAFE_INTEGER : before + c.records, 20_000);
-      } catch (e) {
-        failures.push(`worker ${id}, case "${c.name}" (${c.bytes.toString('hex').slice(0, 300)}): ${(e as Error).message}`);
-        break;
-      }
-      if (conn.replies.length > sentOnConn) failures.push(`worker ${id}: more replies than records`);
-      if (conn.closed) closes++;
-      else answered += c.records;
-    }
-    conn.destroy();
-  };
-  await Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i)));
+  const { sent, answered, closes, failures } = await runFuzz({
+    port,
+    workers: WORKERS,
+    records: RECORDS,
+    seed: SEED,
+    timeoutMs: 20_000,
+    hexChars: 300,
+    nextCase: (rng, xid) => randomCase(rng, xid, handles),
+  });
   fuzzing = false;
   await goodLoop;
   const grownMiB = (process.memoryUsage().rss - rss0) / 2 ** 20;

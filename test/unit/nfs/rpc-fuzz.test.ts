@@ -2,7 +2,7 @@ import t from 'tap';
 import { XdrWriter } from '../../../protocols/nfs/xdr/index.js';
 import { RpcClient, RpcServer, encodeCall, recordMark, type Credential } from '../../../protocols/nfs/rpc/index.js';
 import { TEST_PROG, P, testProgram, recordingLogger } from './fixtures/rpc-testprog.js';
-import { RawConn } from './fixtures/rpc-socket.js';
+import { runFuzz, type Case, type Rng } from './fixtures/fuzz.js';
 
 // Seeded so a failure can be replayed: FUZZ_SEED=<seed> npx tap dist/test/unit/nfs/rpc-fuzz.test.js
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -11,20 +11,6 @@ const WORKERS = 8;
 const MAX_RECORD = 64 * 1024;
 
 /** mulberry32: small, fast, good enough to drive a fuzzer. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  return { next, int, bytes, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]! };
-}
-type Rng = ReturnType<typeof prng>;
 
 /** A plausible call, valid or not, with arguments shaped for the test program. */
 function randomCall(rng: Rng, xid: number): Buffer {
@@ -103,7 +89,6 @@ function header(n: number, last: boolean): Buffer {
   return h;
 }
 
-type Case = { name: string; bytes: Buffer; records: number; expectClose: boolean; end?: boolean };
 
 function randomCase(rng: Rng, xid: () => number): Case {
   const r = rng.int(100);
@@ -156,40 +141,15 @@ t.test(`fuzz: ${RECORDS} random and mutated records (seed ${SEED})`, async (t) =
   gc?.();
   const rss0 = process.memoryUsage().rss;
   const heap0 = process.memoryUsage().heapUsed;
-  let sent = 0;
-  let answered = 0;
-  let closes = 0;
-  let nextXid = 1;
-  const failures: string[] = [];
-
-  const worker = async (id: number) => {
-    const rng = prng((SEED ^ Math.imul(id + 1, 0x9e3779b1)) >>> 0);
-    let conn = await RawConn.connect(port);
-    let sentOnConn = 0;
-    while (sent < RECORDS && failures.length === 0) {
-      if (conn.closed) {
-        conn = await RawConn.connect(port);
-        sentOnConn = 0;
-      }
-      const c = randomCase(rng, () => nextXid++);
-      sent += c.records;
-      sentOnConn += c.records;
-      const before = conn.replies.length;
-      conn.write(c.bytes);
-      if (c.end) conn.socket.end();
-      try {
-        await conn.waitFor(c.expectClose ? Number.MAX_SAFE_INTEGER : before + c.records, 10_000);
-      } catch (e) {
-        failures.push(`worker ${id}, case "${c.name}" (${c.bytes.toString('hex').slice(0, 400)}): ${(e as Error).message}`);
-        break;
-      }
-      if (conn.replies.length > sentOnConn) failures.push(`worker ${id}: more replies than records`);
-      if (conn.closed) closes++;
-      else answered += c.records;
-    }
-    conn.destroy();
-  };
-  await Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i)));
+  const { sent, answered, closes, failures } = await runFuzz({
+    port,
+    workers: WORKERS,
+    records: RECORDS,
+    seed: SEED,
+    timeoutMs: 10_000,
+    hexChars: 400,
+    nextCase: randomCase,
+  });
   fuzzing = false;
   await goodLoop;
   gc?.();
