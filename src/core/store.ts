@@ -803,15 +803,24 @@ function prepare(db: Db) {
     splitNodes: db.prepare('SELECT node_id FROM heads GROUP BY node_id HAVING count(*) > 1'),
     // Live entries sharing a name in one folder, or in two folders of one name side by side
     // (the view shows those folders as one).
+    // Origins of live heads sharing a name with another node in one folder as the tree shows
+    // it: the same folder, or same-named folders at any depth under folders shown merged.
     collisionOrigins: db.prepare(`
+      WITH RECURSIVE merged (d1, d2) AS (
+        SELECT a.node_id, b.node_id FROM heads a
+          JOIN heads b ON b.parent_dir = a.parent_dir AND b.name = a.name AND b.is_dir = 1 AND b.node_id != a.node_id
+          WHERE a.is_dir = 1
+        UNION
+        SELECT c1.node_id, c2.node_id FROM merged m
+          JOIN heads c1 ON c1.parent_dir = m.d1 AND c1.is_dir = 1
+          JOIN heads c2 ON c2.parent_dir = m.d2 AND c2.name = c1.name AND c2.is_dir = 1 AND c2.node_id != c1.node_id
+      )
       SELECT DISTINCT h.origin FROM heads h JOIN (SELECT parent_dir, name FROM heads WHERE deleted = 0 GROUP BY parent_dir, name HAVING count(DISTINCT node_id) > 1) c
         ON c.parent_dir = h.parent_dir AND c.name = h.name WHERE h.deleted = 0
       UNION
-      SELECT DISTINCT h.origin FROM heads h
-        JOIN heads d1 ON d1.node_id = h.parent_dir AND d1.is_dir = 1
-        JOIN heads d2 ON d2.parent_dir = d1.parent_dir AND d2.name = d1.name AND d2.is_dir = 1 AND d2.node_id != d1.node_id
-        JOIN heads h2 ON h2.parent_dir = d2.node_id AND h2.name = h.name AND h2.deleted = 0
-        WHERE h.deleted = 0`),
+      SELECT DISTINCT h.origin FROM merged m
+        JOIN heads h ON h.parent_dir = m.d1 AND h.deleted = 0
+        JOIN heads h2 ON h2.parent_dir = m.d2 AND h2.name = h.name AND h2.deleted = 0`),
     headCount: db.prepare('SELECT count(*) AS n FROM heads WHERE node_id = ?'),
     dirTime: db.prepare('SELECT hlc FROM dir_times WHERE node_id = ?'),
     touchDir: db.prepare('INSERT INTO dir_times (node_id, hlc) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET hlc = max(hlc, excluded.hlc)'),

@@ -5,6 +5,7 @@ import { rankBefore, type Store } from '../core/store.js';
 import { NotDir, NotFound } from './errors.js';
 import { HISTORY_DIR, SPLITS_DIR } from './paths.js';
 import type { Entry } from './types.js';
+import { parseSameNameAlias, sameNameAlias } from './same-name-alias.js';
 import { versionName } from './version-names.js';
 
 /**
@@ -32,6 +33,12 @@ export type Target =
 export type TreeKind = { readonly kind: 'main' } | { readonly kind: 'split'; readonly instanceId: string };
 
 export const MAIN: TreeKind = { kind: 'main' };
+
+/** A head as a listing shows it: under its own name or a split tree's alias. */
+export interface Shown {
+  readonly head: Head;
+  readonly name: string;
+}
 
 const CACHE_LIMIT = 4096;
 
@@ -90,12 +97,33 @@ export class Tree {
 
   /** The child named `name` in a (possibly merged) folder as the tree shows it, and, for a folder, all the folders merged under that name. */
   private lookup(tree: TreeKind, dirs: readonly string[], name: string): { head: Head; dirs: string[] } | undefined {
-    const candidates = dirs.flatMap((d) => this.store.headsNamed(d, name)).filter((h) => this.visible(h) && this.isShown(tree, h));
-    if (!candidates.length) return undefined;
-    const head = candidates.length === 1 ? candidates[0]! : this.choose(tree, candidates)!;
-    if (!head.isDir) return { head, dirs: [] };
-    const others = candidates.filter((h) => h.isDir && h.nodeId !== head.nodeId);
-    return { head, dirs: [...new Set([head.nodeId, ...others.sort((a, b) => (rankBefore(a, b) ? -1 : 1)).map((h) => h.nodeId)])] };
+    const candidates = this.candidates(tree, dirs, name);
+    if (candidates.length) {
+      const head = this.choose(tree, candidates)!;
+      if (!head.isDir) return { head, dirs: [] };
+      const others = candidates.filter((h) => h.isDir && h.nodeId !== head.nodeId);
+      return { head, dirs: [...new Set([head.nodeId, ...others.sort((a, b) => (rankBefore(a, b) ? -1 : 1)).map((h) => h.nodeId)])] };
+    }
+    const alias = tree.kind === 'split' ? parseSameNameAlias(name) : null;
+    if (!alias) return undefined;
+    const group = this.candidates(tree, dirs, alias.name);
+    const head = this.aliased(tree, group).find((h) => alias.matches(h.nodeId));
+    return head && { head, dirs: head.isDir ? [head.nodeId] : [] };
+  }
+
+  private candidates(tree: TreeKind, dirs: readonly string[], name: string): Head[] {
+    return dirs.flatMap((d) => this.store.headsNamed(d, name)).filter((h) => this.visible(h) && this.isShown(tree, h));
+  }
+
+  /**
+   * Heads of one name in one (merged) folder that the tree's ranking hides although nothing
+   * else shows them either: same-named nodes of the split tree's own instance. The split tree
+   * shows them under an alias (see same-name-alias.ts); the main tree shows only the first.
+   */
+  private aliased(tree: TreeKind, group: readonly Head[]): Head[] {
+    if (tree.kind !== 'split' || group.length < 2) return [];
+    const first = this.choose(tree, group)!;
+    return group.filter((h) => h !== first && h.origin === tree.instanceId && !(first.isDir && h.isDir));
   }
 
   /** The child named `name` in a folder (or folders shown as one), as the given tree shows it. */
@@ -119,8 +147,11 @@ export class Tree {
     return live;
   }
 
-  /** Live children of a folder (or folders shown as one), one per name, ordered by name; paginated by name. */
-  children(tree: TreeKind, dirs: string | readonly string[], afterName: string, limit: number): { heads: Head[]; lastName: string | null } {
+  /**
+   * Live children of a folder (or folders shown as one), one per name (plus a split tree's
+   * aliases), ordered by name, each with the name it is shown under; paginated by name.
+   */
+  children(tree: TreeKind, dirs: string | readonly string[], afterName: string, limit: number): { shown: Shown[]; lastName: string | null } {
     const list = typeof dirs === 'string' ? [dirs] : dirs;
     let rows: Head[] = [];
     let lastName: string | null = null;
@@ -137,16 +168,17 @@ export class Tree {
       const boundary = lastName;
       rows = rows.filter((h) => boundary === null || h.name <= boundary).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
-    const heads: Head[] = [];
+    const shown: Shown[] = [];
     for (let i = 0; i < rows.length; ) {
       let j = i + 1;
       while (j < rows.length && rows[j]!.name === rows[i]!.name) j++;
       const same = rows.slice(i, j).filter((h) => this.visible(h) && this.isShown(tree, h));
       const pick = same.length <= 1 ? same[0] : this.choose(tree, same);
-      if (pick) heads.push(pick);
+      if (pick) shown.push({ head: pick, name: pick.name });
+      for (const h of this.aliased(tree, same)) shown.push({ head: h, name: sameNameAlias(h.name, h.nodeId) });
       i = j;
     }
-    return { heads, lastName };
+    return { shown, lastName };
   }
 
   /** A node with several heads is shown only where its chosen head is. */
@@ -192,14 +224,34 @@ export class Tree {
   /** Path segments of a node in a tree (history: deleted nodes too), or undefined if not shown there. */
   segmentsOf(nodeId: string, tree: TreeKind | 'history'): string[] | undefined {
     const parts: string[] = [];
+    const nodes: string[] = [];
     for (let id = nodeId, depth = 0; id !== ROOT_NODE; depth++) {
       const heads = this.store.headsOf(id);
       const head = tree === 'history' ? this.choose(MAIN, heads) : this.choose(tree, heads.filter((h) => !h.deleted));
       if (!head || depth > 4096) return undefined;
       parts.unshift(head.name);
+      nodes.unshift(id);
       id = head.parentDir;
     }
-    return parts;
+    return tree !== 'history' && tree.kind === 'split' ? this.withAliases(tree, nodes, parts) : parts;
+  }
+
+  /** `parts` with each node a split tree shows under an alias named by it; undefined if one is not shown. */
+  private withAliases(tree: TreeKind, nodes: readonly string[], parts: readonly string[]): string[] | undefined {
+    let dirs: readonly string[] = [ROOT_NODE];
+    const out: string[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      let name = parts[i]!;
+      let next = this.lookup(tree, dirs, name);
+      if (next && next.head.nodeId !== nodes[i] && !next.dirs.includes(nodes[i]!)) {
+        name = sameNameAlias(name, nodes[i]!);
+        next = this.lookup(tree, dirs, name);
+      }
+      if (!next) return undefined;
+      out.push(name);
+      dirs = next.dirs;
+    }
+    return out;
   }
 
   // ---- history ----------------------------------------------------------------------
@@ -261,10 +313,11 @@ export class Tree {
     return dirEntry(key, name, t, t, this.startNs, `${key}.${t}`, readOnly);
   }
 
-  headEntry(h: Head, tree: TreeKind): Entry {
+  /** The entry of a head as `tree` shows it, under `name` (an alias in a split tree). */
+  headEntry(h: Head, tree: TreeKind, name = h.name): Entry {
     const readOnly = tree.kind !== 'main';
     const key = tree.kind === 'main' ? h.nodeId : `s:${tree.instanceId}:${h.nodeId}`;
-    return this.entryOf(h, key, h.name, readOnly);
+    return this.entryOf(h, key, name, readOnly);
   }
 
   historyEntry(h: Head): Entry {

@@ -66,8 +66,8 @@ export class MarbleView implements FileSystemView, SessionHost {
     const limit = Math.max(1, Math.min(opts.limit ?? DEFAULT_PAGE, 10_000));
     switch (target.kind) {
       case 'dir': {
-        const { heads, lastName } = this.tree.children(target.tree, target.merged, after, limit);
-        let entries = heads.map((h) => this.tree.headEntry(h, target.tree));
+        const { shown, lastName } = this.tree.children(target.tree, target.merged, after, limit);
+        let entries = shown.map(({ head, name }) => this.tree.headEntry(head, target.tree, name));
         if (target.tree.kind === 'main' && target.dirId === ROOT_NODE && after === '') entries = [...this.virtualRootEntries(), ...entries];
         return { entries, cursor: lastName };
       }
@@ -377,10 +377,10 @@ export class MarbleView implements FileSystemView, SessionHost {
   private entryFor(target: Target, path: string): Entry {
     switch (target.kind) {
       case 'dir':
-        if (target.head) return this.tree.headEntry(target.head, target.tree);
+        if (target.head) return this.tree.headEntry(target.head, target.tree, this.lastName(path));
         return target.tree.kind === 'main' ? this.tree.rootEntry(ROOT_NODE, '', false) : this.tree.rootEntry(`s:${target.tree.instanceId}`, this.lastName(path), true);
       case 'file':
-        return this.tree.headEntry(target.head, target.tree);
+        return this.tree.headEntry(target.head, target.tree, this.lastName(path));
       case 'splits':
         return this.tree.rootEntry('s:', '.splits', true);
       case 'history-dir':
