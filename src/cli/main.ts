@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { runId, runInit } from './identity-commands.js';
 import { runServe } from './serve.js';
 import { runStatus } from './status.js';
+import { runInvite, runJoin } from './invite-commands.js';
 import { runPeerAdd } from './peer-command.js';
 import type { RawOptions } from './settings.js';
 
@@ -50,6 +51,16 @@ export async function main(argv: string[]): Promise<void> {
   common(peer.command('add').argument('<url>', 'the peer endpoint, e.g. ws://host:8438/peer').description('connect to a peer from the next start'))
     .option('--trust <fingerprint>', "trust the peer's key (marble id on the peer prints it)")
     .action((url: string, o: RawOptions & { trust?: string }) => runPeerAdd(url, { ...o, trust: undefined, fingerprint: o.trust }));
+
+  common(program.command('invite').description('print a one-time code that lets another instance pair with this running one'))
+    .option('--http <host:port>', 'HTTP API address of the running instance')
+    .option('--api-token <token>', 'Bearer token of that API, if it needs one (env MARBLE_API_TOKEN)')
+    .option('--url <ws-url>', 'the peer endpoint the other instance should dial (default: where this one listens)')
+    .option('--valid-hours <n>', 'how long the code works (default 24)')
+    .action((o: RawOptions & { url?: string; validHours?: string }) => runInvite(o));
+
+  common(program.command('join').argument('<code>', 'the code marble invite printed on the other machine').description('pair with the instance that printed this invite code, from the next start'))
+    .action((code: string, o: RawOptions) => runJoin(code, o));
 
   common(program.command('status').description('show what the instance is doing'))
     .option('--http <host:port>', 'HTTP API address of the running instance')

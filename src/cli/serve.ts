@@ -32,7 +32,7 @@ export async function runServe(flags: RawOptions): Promise<void> {
   if (s.historyKeep !== undefined) store.setConfig('history_keep', String(s.historyKeep));
   const view = new MarbleView(store);
   const tls = loadTls(s.tlsCert, s.tlsKey);
-  const replicator = new Replicator({ store, trusted: s.trust, peers: s.peers, log, serverCert: tls?.cert });
+  const replicator = new Replicator({ store, trusted: s.trust, invites: s.invites, peers: s.peers, log, serverCert: tls?.cert });
   const metrics = createMetrics({ store, replicator });
   const checkUser = users ? (name: string, password: string) => users.has(name) && verifyPassword(password, users.get(name)!) : undefined;
   const closers: Array<() => Promise<void>> = [];

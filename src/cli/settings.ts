@@ -30,6 +30,8 @@ export interface Settings {
   readonly peers: readonly string[];
   /** Key fingerprints of trusted peers. */
   readonly trust: readonly string[];
+  /** One-time invite secrets to present, by peer URL (config file only; written by marble join). */
+  readonly invites: Readonly<Record<string, string>>;
   /** PEM certificate and key: serve WebDAV and the HTTP API (and so wss:// peers) over TLS. */
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
@@ -42,7 +44,7 @@ export const DEFAULT_NFS: Listen = { host: '127.0.0.1', port: 8439 };
 /** Flag values as commander hands them over (strings; undefined when not given). */
 export type RawOptions = Partial<Record<keyof Settings | 'config', string | boolean | string[]>>;
 
-const ENV: Record<Exclude<keyof Settings, never>, string> = {
+const ENV: Record<Exclude<keyof Settings, 'invites'>, string> = {
   data: 'MARBLE_DATA',
   name: 'MARBLE_NAME',
   webdav: 'MARBLE_WEBDAV',
@@ -76,7 +78,7 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
   const dataGuess = resolve(early('data') ?? defaultDataDir(env));
   const configFile = early('config') ?? join(dataGuess, 'config.json');
   const file = readConfigFile(configFile, early('config') !== undefined);
-  const pick = (key: keyof Settings): unknown => flags[key] ?? env[ENV[key]] ?? file[key];
+  const pick = (key: keyof typeof ENV): unknown => flags[key] ?? env[ENV[key]] ?? file[key];
   /** Lists add up across sources: the config file's peers plus those given on the command line. */
   const gather = (key: 'peers' | 'trust'): string[] => [...new Set([...parseList(file[key]), ...parseList(env[ENV[key]]), ...parseList(flags[key])])];
   return {
@@ -94,9 +96,18 @@ export function resolveSettings(flags: RawOptions, env: NodeJS.ProcessEnv = proc
     portmap: parseBool(pick('portmap')),
     peers: gather('peers').map(checkPeerUrl),
     trust: gather('trust').map(checkFingerprint),
+    invites: parseInvites(file.invites),
     tlsCert: optionalString(pick('tlsCert')),
     tlsKey: optionalString(pick('tlsKey')),
   };
+}
+
+function parseInvites(value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw new Error('config file: invites must be an object of peer URL → invite secret (marble join writes it)');
+  }
+  return value as Record<string, string>;
 }
 
 function readConfigFile(file: string, required: boolean): Partial<Record<keyof Settings, unknown>> {

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { StatusReport } from '../http/server.js';
 import type { SplitReport } from '../http/routes/splits.js';
+import { apiClient, type ApiClient } from './api-client.js';
 import { resolveSettings, type RawOptions } from './settings.js';
 
 const POLL_MS = 500;
@@ -11,21 +12,13 @@ const POLL_MS = 500;
  * nothing is left to fetch (Ctrl-C stops watching, not the instance); otherwise plain lines.
  */
 export async function runStatus(flags: RawOptions): Promise<void> {
-  const s = resolveSettings(flags);
-  const host = s.http.host === '0.0.0.0' ? '127.0.0.1' : s.http.host === '::' ? '::1' : s.http.host;
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${s.http.port}/`;
-  const get = async <T>(path: string): Promise<T> => {
-    const res = await fetch(base + path, { signal: AbortSignal.timeout(5000), headers: s.apiToken ? { authorization: `Bearer ${s.apiToken}` } : {} });
-    if (res.status === 401) throw new Error('HTTP 401: this instance needs its API token (--api-token or MARBLE_API_TOKEN)');
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return (await res.json()) as T;
-  };
+  const api = apiClient(resolveSettings(flags));
+  const get = <T>(path: string): Promise<T> => api.get<T>(path);
   let report: StatusReport;
   try {
     report = await get<StatusReport>('api/status');
   } catch (e) {
-    process.stderr.write(`marble: no instance answers at ${base}api/status (${(e as Error).message}); is marble serve running?\n`);
-    process.exit(1);
+    noInstance(api, 'api/status', e);
   }
   const splits = report.splits ? await get<{ splits: SplitReport[] }>('api/splits').then((r) => r.splits, () => []) : [];
   process.stdout.write(describe(report, splits).join('\n') + '\n');
@@ -92,4 +85,10 @@ async function watch(first: StatusReport, poll: () => Promise<StatusReport>): Pr
 
 function mb(n: number): string {
   return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+/** Exits saying that no instance answered (and why). */
+export function noInstance(api: ApiClient, path: string, e: unknown): never {
+  process.stderr.write(`marble: no instance answers at ${api.base}${path} (${(e as Error).message}); is marble serve running?\n`);
+  process.exit(1);
 }

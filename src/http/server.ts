@@ -8,6 +8,7 @@ import { MAX_FRAME } from '../replication/wire.js';
 import { installAuth, type HttpAuth } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { historyRoutes } from './routes/history.js';
+import { invitesRoutes } from './routes/invites.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/page.js';
 import { NO_QUERY } from './routes/schemas.js';
@@ -39,7 +40,7 @@ export interface HttpOptions {
 
 /**
  * The HTTP API (DESIGN §8): /health, /api/status, /api/peers, /api/splits (+ resolve),
- * /api/history, /metrics, the status page at /, and the peer WebSocket endpoint /peer.
+ * /api/history, /api/invites, /metrics, the status page at /, and the peer WebSocket endpoint /peer.
  * Every route validates its input with a JSON schema (400 with a message), unknown routes
  * are a 404 with a message. Beyond loopback, everything but /health and /peer needs a
  * token or a WebDAV user (auth.ts); /peer authenticates peers by their keys.
@@ -65,6 +66,7 @@ export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: 
   if (opts.metrics) metricsRoutes(app, opts.metrics);
   if (opts.replicator) {
     const replicator = opts.replicator;
+    invitesRoutes(app, replicator, !!opts.tls);
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
     app.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/peer') {

@@ -6,12 +6,15 @@ import type { Change } from '../core/model.js';
 import type { Store } from '../core/store.js';
 import { Fetcher } from './fetcher.js';
 import { CLOSE, PeerSession, type SessionHost } from './session.js';
+import { Invites } from './invites.js';
 import { MAX_FRAME, ProtocolError } from './wire.js';
 
 export interface ReplicatorOptions {
   readonly store: Store;
   /** Fingerprints of peers allowed to connect (and to be connected to). */
   readonly trusted: readonly string[];
+  /** Invite secrets to present, by peer URL (from marble join). */
+  readonly invites?: Readonly<Record<string, string>>;
   /** Peer endpoints to dial, e.g. ws://host:8438/peer. */
   readonly peers: readonly string[];
   readonly log: SessionHost['log'];
@@ -43,6 +46,8 @@ export class Replicator implements SessionHost {
   readonly log: SessionHost['log'];
   readonly fetcher: Fetcher;
   private readonly trusted: Set<string>;
+  readonly invites: Invites;
+  private readonly inviteSecrets: Readonly<Record<string, string>>;
   private readonly sessions = new Map<string, PeerSession>();
   private readonly all = new Set<PeerSession>();
   private readonly dialers: Array<{ stop(): void }> = [];
@@ -56,6 +61,8 @@ export class Replicator implements SessionHost {
     this.store = opts.store;
     this.log = opts.log;
     this.trusted = new Set(opts.trusted);
+    this.invites = new Invites(this.store);
+    this.inviteSecrets = opts.invites ?? {};
     this.inboundBinding = opts.serverCert ? channelBinding(new X509Certificate(opts.serverCert).raw) : Buffer.alloc(0);
     this.fetcher = new Fetcher(this.store, this.log, (id) => {
       for (const s of this.sessions.values()) s.announce(id);
@@ -73,7 +80,15 @@ export class Replicator implements SessionHost {
   }
 
   isTrusted(fingerprint: string): boolean {
-    return this.trusted.has(fingerprint);
+    return this.trusted.has(fingerprint) || this.invites.trusted().includes(fingerprint);
+  }
+
+  inviteValid(secret: string): boolean {
+    return this.invites.isValid(secret);
+  }
+
+  redeemInvite(secret: string, fingerprint: string): boolean {
+    return this.invites.redeem(secret, fingerprint);
   }
 
   ready(session: PeerSession): boolean {
@@ -210,7 +225,7 @@ export class Replicator implements SessionHost {
         if (typeof socket.getPeerCertificate === 'function') binding = channelBinding(socket.getPeerCertificate().raw);
       });
       ws.on('open', () => {
-        session = this.track(new PeerSession(ws, this, true, binding));
+        session = this.track(new PeerSession(ws, this, true, binding, this.inviteSecrets[url]));
       });
       ws.on('error', (e) => this.log.debug({ err: e, url }, 'dial failed'));
       ws.on('close', () => {

@@ -25,6 +25,10 @@ import {
 export interface SessionHost {
   readonly store: Store;
   isTrusted(fingerprint: string): boolean;
+  /** Whether a peer presented a one-time invite secret that is still valid. */
+  inviteValid(secret: string): boolean;
+  /** Uses up a one-time invite secret a peer presented, trusting its key from now on; false if not valid. */
+  redeemInvite(secret: string, fingerprint: string): boolean;
   /** The session authenticated; false means refuse it (e.g. a duplicate connection). */
   ready(session: PeerSession): boolean;
   closed(session: PeerSession): void;
@@ -98,6 +102,8 @@ export class PeerSession implements ContentSource {
     readonly outbound: boolean,
     /** The TLS server certificate's hash (empty over plain ws): both proofs cover it. */
     private readonly binding: Buffer = Buffer.alloc(0),
+    /** A one-time invite secret to present (dialling an instance that invited this one). */
+    invite?: string,
   ) {
     this.handshakeTimer = setTimeout(() => this.close(CLOSE.timeout, 'handshake timed out'), HANDSHAKE_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
@@ -113,7 +119,8 @@ export class PeerSession implements ContentSource {
     ws.on('close', () => this.onClosed());
     ws.on('error', (e) => host.log.debug({ err: e, peer: this.peerId }, 'peer connection error'));
     const store = host.store;
-    this.send({ t: 'hello', v: PROTOCOL_VERSION, id: store.instanceId, name: store.instanceName, key: store.key.publicKey.toString('base64'), nonce: this.nonce.toString('base64') });
+    const hello = { t: 'hello', v: PROTOCOL_VERSION, id: store.instanceId, name: store.instanceName, key: store.key.publicKey.toString('base64'), nonce: this.nonce.toString('base64') } as const;
+    this.send(invite ? { ...hello, invite } : hello);
   }
 
   get isReady(): boolean {
@@ -222,7 +229,10 @@ export class PeerSession implements ContentSource {
     const fingerprint = fingerprintOf(key);
     if (m.id === this.host.store.instanceId) throw new ProtocolError('MARBLE_SELF', 'connected to itself', CLOSE.duplicate);
     if (!this.host.isTrusted(fingerprint)) {
-      throw new ProtocolError('MARBLE_UNTRUSTED', `key ${fingerprint} of ${m.name} is not trusted (add it with --trust)`, CLOSE.untrusted);
+      // An invite is checked (and used up) only once the peer has proven it holds this key.
+      if (!m.invite) throw new ProtocolError('MARBLE_UNTRUSTED', `key ${fingerprint} of ${m.name} is not trusted (add it with --trust, or pair with marble invite / marble join)`, CLOSE.untrusted);
+      if (!this.host.inviteValid(m.invite)) throw invalidInvite(m.name);
+      this.presentedInvite = m.invite;
     }
     this.peerKey = key;
     this.peerId = m.id;
@@ -236,12 +246,17 @@ export class PeerSession implements ContentSource {
   }
 
   private theirNonce: Buffer | null = null;
+  private presentedInvite: string | null = null;
 
   private onAuth(sig: string): void {
     if (!this.peerKey || !this.theirNonce || this.authenticated) throw new ProtocolError('MARBLE_BAD_FRAME', 'auth out of turn');
     const proof = Buffer.concat([Buffer.from(AUTH_CONTEXT), this.binding, this.nonce, this.theirNonce, Buffer.from(this.peerId)]);
     if (!verifySignature(this.peerKey, proof, Buffer.from(sig, 'base64'))) {
       throw new ProtocolError('MARBLE_BAD_SIGNATURE', `${this.peerName} did not prove it holds its key`, CLOSE.badSignature);
+    }
+    if (this.presentedInvite !== null) {
+      if (!this.host.redeemInvite(this.presentedInvite, this.peerFingerprint)) throw invalidInvite(this.peerName);
+      this.host.log.info({ peer: this.peerId, name: this.peerName, fingerprint: this.peerFingerprint }, 'peer joined with an invite: its key is trusted from now on');
     }
     clearTimeout(this.handshakeTimer);
     this.authenticated = true;
@@ -380,4 +395,8 @@ export class PeerSession implements ContentSource {
   private async drained(): Promise<void> {
     while (this.ws.bufferedAmount > HIGH_WATER && !this.isClosed) await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+function invalidInvite(peerName: string): ProtocolError {
+  return new ProtocolError('MARBLE_UNTRUSTED', `${peerName} presented an invite that is not valid (used, expired, or made by another instance)`, CLOSE.untrusted);
 }

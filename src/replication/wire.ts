@@ -1,4 +1,5 @@
 import { blockCount, HASH_SIZE } from '../core/blocks.js';
+import { isSecret } from './invites.js';
 import { ROOT_NODE } from '../core/ids.js';
 import type { Change, ChangeKind } from '../core/model.js';
 import { checkName } from '../fs/paths.js';
@@ -25,7 +26,7 @@ export interface WireInstance {
 }
 
 export type Message =
-  | { t: 'hello'; v: number; id: string; name: string; key: string; nonce: string }
+  | { t: 'hello'; v: number; id: string; name: string; key: string; nonce: string; invite?: string }
   | { t: 'auth'; sig: string }
   | { t: 'state'; vector: Record<string, number>; instances: WireInstance[]; connected: string[] }
   | { t: 'changes'; list: WireChange[]; instances?: WireInstance[] }
@@ -160,6 +161,7 @@ export function decodeMessage(text: string): Message {
         name: str(o.name, 'hello.name', 200),
         key: str(o.key, 'hello.key', 200),
         nonce: str(o.nonce, 'hello.nonce', 64),
+        ...(o.invite === undefined ? {} : { invite: inviteSecret(o.invite) }),
       };
     case 'auth':
       return { t: 'auth', sig: str(o.sig, 'auth.sig', 200) };
@@ -271,5 +273,11 @@ function nodeId(v: unknown, what: string, allowRoot: boolean): string {
   const s = str(v, what, 80);
   if (allowRoot && s === ROOT_NODE) return s;
   if (!CHANGE_ID.test(s)) throw bad(`${what}: malformed node id`);
+  return s;
+}
+
+function inviteSecret(v: unknown): string {
+  const s = str(v, 'hello.invite', 64);
+  if (!isSecret(s)) throw bad('hello.invite is not an invite secret');
   return s;
 }
