@@ -310,7 +310,9 @@ class Workspace {
   static async open(dir: string, plan: Plan, store: Store): Promise<Workspace> {
     const signature = `${plan.size}:${createHash('sha256').update(plan.hashes).digest('hex')}:${plan.baseDataId ?? ''}\n`;
     const planFile = join(dir, 'plan');
-    const resumable = existsSync(planFile) && readFileSync(planFile, 'utf8') === signature;
+    // A workspace without content was finished (content moved into a blob) by a run that died
+    // before recording it: start over.
+    const resumable = existsSync(planFile) && existsSync(join(dir, 'content')) && readFileSync(planFile, 'utf8') === signature;
     if (!resumable) {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BLOCK_SIZE } from '../../../src/core/blocks.js';
 import type { Store } from '../../../src/core/store.js';
@@ -105,6 +106,34 @@ t.test('a download interrupted halfway resumes where it stopped', async (t) => {
   second.addSource(steady.source);
   await settled(b2.store);
   t.ok(steady.asked.length <= 20 + 4, `after the restart only the rest is fetched (${steady.asked.length} of 40 blocks)`);
+  t.same(await readAll(await b2.view.openRead('/big.bin')), content);
+});
+
+/**
+ * Seen in a convergence soak (MARBLE_SEED=7007, 1000 steps): a kill -9 after the assembled
+ * content was moved into its blob but before the change was recorded left a workspace without
+ * content, and every retry failed on it (ENOENT) for ever. Such a workspace starts over.
+ */
+t.test('a workspace whose content is gone starts over instead of failing for ever', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const b = makeView(t, { name: 'b' });
+  const content = randomBytes(BLOCK_SIZE * 12);
+  await a.view.writeFile('/big.bin', chunks(content));
+  receiveAll(b.store, a.store);
+  const [missing] = b.store.missingList();
+  const flaky = sourceOf(a.store, { dropAfter: 6 });
+  const first = new Fetcher(b.store, quiet, () => undefined);
+  first.addSource(flaky.source);
+  for (let i = 0; i < 200 && flaky.asked.length < 6; i++) await new Promise((r) => setTimeout(r, 10));
+  first.close();
+  await new Promise((r) => setTimeout(r, 50));
+  rmSync(join(b.store.blobs.downloadDir, encodeURIComponent(missing!.changeId), 'content'));
+  const b2 = b.reopen();
+  const second = new Fetcher(b2.store, quiet, () => undefined);
+  t.teardown(() => second.close());
+  second.addSource(sourceOf(a.store).source);
+  await settled(b2.store);
+  t.same(b2.store.missingList(), [], 'nothing left missing');
   t.same(await readAll(await b2.view.openRead('/big.bin')), content);
 });
 
