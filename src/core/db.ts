@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
 import initial from './schema/001_initial.js';
 import replication from './schema/002_replication.js';
+import links from './schema/003_links.js';
 
 export type Db = Database.Database;
 
 /** Numbered schema steps; entry i brings the database from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [initial, replication];
+const MIGRATIONS: readonly string[] = [initial, replication, links];
 
 /**
  * Opens (creating if needed) the instance database in WAL mode and brings its schema up

@@ -8,6 +8,10 @@ export interface NodeMeta {
   readonly mode: number;
   readonly mtimeNs: bigint;
   readonly size: number;
+  /** A hard link: the id of the file node this node is another name for (null: not a link). */
+  readonly linkTo: string | null;
+  /** A symbolic link: a file whose content is the target path. */
+  readonly symlink: boolean;
 }
 
 export type ChangeKind = 'create' | 'write' | 'meta' | 'delete';

@@ -55,6 +55,8 @@ export class Store {
   private listeners: Array<(heads: readonly Head[]) => void> = [];
   /** Nodes with more than one head (a split); empty on a lone instance. */
   private readonly splitNodes = new Set<string>();
+  /** Files some live hard link names: only these need their links looked up. */
+  private readonly linkTargets = new Set<string>();
   /** Blobs freed inside an open atomically(); unlinked only once it commits. */
   private pendingFree: number[] | null = null;
   private dataIds = { next: 0, end: 0 };
@@ -73,6 +75,7 @@ export class Store {
     this.lastHlc = (this.db.prepare('SELECT coalesce(max(hlc), 0) AS hlc FROM changes').get() as { hlc: number }).hlc;
     this.historyKeep = Number(this.getConfig('history_keep') ?? DEFAULT_HISTORY_KEEP);
     for (const r of this.stmts.splitNodes.all() as Array<{ node_id: string }>) this.splitNodes.add(r.node_id);
+    for (const r of this.stmts.linkTargets.all() as Array<{ link_to: string }>) this.linkTargets.add(r.link_to);
   }
 
   /** Opens the instance in `dataDir` for this process alone (throws DirLocked if another serves it). */
@@ -168,6 +171,21 @@ export class Store {
   /** Heads in a folder including tombstones (for history), ordered by name. */
   allHeadsInDir(parentDir: string, afterName: string, limit: number): Head[] {
     return (this.stmts.allHeadsInDir.all(parentDir, afterName, limit) as Row[]).map(toHead);
+  }
+
+  /**
+   * Live heads of the hard links naming file `nodeId` (several per link node while it is
+   * split), oldest link first: the order every instance agrees on.
+   */
+  linksTo(nodeId: string): Head[] {
+    if (!this.linkTargets.has(nodeId)) return [];
+    return (this.stmts.linksTo.all(nodeId) as Row[]).map(toHead);
+  }
+
+  /** How many link nodes name file `nodeId` (its link count is one more). */
+  linkCount(nodeId: string): number {
+    if (!this.linkTargets.has(nodeId)) return 0;
+    return (this.stmts.linkCount.get(nodeId) as { n: number }).n;
   }
 
   isSplit(nodeId: string): boolean {
@@ -379,9 +397,12 @@ export class Store {
     const s = this.stmts;
     const closes = c.parentId ? [c.parentId, ...c.merges] : [];
     let birthHlc = c.hlc;
+    const linked = new Set<string>();
+    if (c.meta.linkTo !== null) linked.add(c.meta.linkTo);
     for (const closed of closes) {
       const old = s.headByChange.get(c.nodeId, closed) as Row | undefined;
       if (!old) continue;
+      if (old.link_to !== null) linked.add(old.link_to as string);
       if (closed === c.parentId) birthHlc = old.birth_hlc as number;
       s.deleteHead.run(c.nodeId, closed);
       if (old.data_id !== null) this.unref(old.data_id as number, freed);
@@ -399,11 +420,15 @@ export class Store {
     const [sec, nsec] = splitNs(m.mtimeNs);
     s.insertHead.run(
       c.nodeId, c.id, c.origin, m.name, m.parentDir, m.isDir ? 1 : 0, deleted ? 1 : 0, content.dataId, m.mode, sec, nsec, m.size,
-      c.hlc, birthHlc, content.contentChange, content.pending ? 1 : 0,
+      c.hlc, birthHlc, content.contentChange, content.pending ? 1 : 0, m.linkTo, m.symlink ? 1 : 0,
     );
     if (content.dataId !== null) this.ref(content.dataId);
     if ((s.headCount.get(c.nodeId) as { n: number }).n > 1) this.splitNodes.add(c.nodeId);
     else this.splitNodes.delete(c.nodeId);
+    for (const target of linked) {
+      if ((s.linkCount.get(target) as { n: number }).n > 0) this.linkTargets.add(target);
+      else this.linkTargets.delete(target);
+    }
     return toHead(s.headByChange.get(c.nodeId, c.id) as Row);
   }
 
@@ -423,7 +448,7 @@ export class Store {
     this.stmts.insertChange.run(
       c.id, c.origin, c.counter, c.nodeId, c.parentId, c.kind, m.name, m.parentDir, m.isDir ? 1 : 0, m.mode, sec, nsec, m.size,
       c.ranges.length ? JSON.stringify(c.ranges.map((r) => [r.offset, r.length])) : null, c.blockHashes, c.hlc,
-      this.nextCounter('seq'), c.merges.length ? JSON.stringify(c.merges) : null,
+      this.nextCounter('seq'), c.merges.length ? JSON.stringify(c.merges) : null, m.linkTo, m.symlink ? 1 : 0,
     );
     this.stmts.setVector.run(c.origin, c.counter);
   }
@@ -526,7 +551,7 @@ export class Store {
       this.insertChange(c);
       let content: HeadContent = NO_CONTENT;
       if (c.kind === 'meta') content = this.contentAfterParent(c);
-      else if ((c.kind === 'create' && !c.meta.isDir) || c.kind === 'write') {
+      else if ((c.kind === 'create' && !c.meta.isDir && c.meta.linkTo === null) || c.kind === 'write') {
         const base = c.kind === 'write' ? this.baseFor(c.nodeId, c.parentId!) : { changeId: null, dataId: null };
         this.addMissing(c.id, c.nodeId, base);
         content = { dataId: base.dataId, contentChange: c.id, pending: true };
@@ -652,7 +677,7 @@ export class Store {
   private contentAfterParent(c: Change): HeadContent {
     const parent = this.stmts.headByChange.get(c.nodeId, c.parentId) as Row | undefined;
     if (parent) return headContentOf(toHead(parent));
-    if (c.meta.isDir) return NO_CONTENT;
+    if (c.meta.isDir || c.meta.linkTo !== null) return NO_CONTENT; // a link shows its target's content
     for (let a = this.change(c.parentId!); a; a = a.parentId ? this.change(a.parentId) : undefined) {
       if (a.kind !== 'create' && a.kind !== 'write') continue;
       const data = this.contentSource(a.id);
@@ -743,7 +768,7 @@ export class Store {
 
 function prepare(db: Db) {
   const headCols =
-    'node_id, change_id, origin, name, parent_dir, is_dir, deleted, data_id, writable, mode, mtime_s, mtime_ns, size, hlc, birth_hlc, content_change, pending';
+    'node_id, change_id, origin, name, parent_dir, is_dir, deleted, data_id, writable, mode, mtime_s, mtime_ns, size, hlc, birth_hlc, content_change, pending, link_to, symlink';
   return {
     getConfig: db.prepare('SELECT value FROM config WHERE key = ?'),
     setConfig: db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -779,11 +804,11 @@ function prepare(db: Db) {
     anyLiveChild: db.prepare('SELECT 1 FROM heads WHERE parent_dir = ? AND deleted = 0 LIMIT 1'),
     deletedSubdirs: db.prepare('SELECT DISTINCT node_id FROM heads WHERE parent_dir = ? AND deleted = 1 AND is_dir = 1'),
     deleteHead: db.prepare('DELETE FROM heads WHERE node_id = ? AND change_id = ?'),
-    insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     change: db.prepare('SELECT * FROM changes WHERE id = ?'),
     contentChanges: db.prepare("SELECT * FROM changes WHERE node_id = ? AND kind IN ('create', 'write') ORDER BY hlc, id"),
     insertChange: db.prepare(
-      'INSERT INTO changes (id, origin, counter, node_id, parent_id, kind, name, parent_dir, is_dir, mode, mtime_s, mtime_ns, size, ranges, block_hashes, hlc, seq, merges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO changes (id, origin, counter, node_id, parent_id, kind, name, parent_dir, is_dir, mode, mtime_s, mtime_ns, size, ranges, block_hashes, hlc, seq, merges, link_to, symlink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     changeCount: db.prepare('SELECT count(*) AS n FROM changes'),
     data: db.prepare('SELECT * FROM data WHERE id = ?'),
@@ -822,6 +847,9 @@ function prepare(db: Db) {
         JOIN heads h ON h.parent_dir = m.d1 AND h.deleted = 0
         JOIN heads h2 ON h2.parent_dir = m.d2 AND h2.name = h.name AND h2.deleted = 0`),
     headCount: db.prepare('SELECT count(*) AS n FROM heads WHERE node_id = ?'),
+    linkTargets: db.prepare('SELECT DISTINCT link_to FROM heads WHERE link_to IS NOT NULL AND deleted = 0'),
+    linksTo: db.prepare(`SELECT ${headCols} FROM heads WHERE link_to = ? AND deleted = 0 ORDER BY birth_hlc, node_id, hlc DESC`),
+    linkCount: db.prepare('SELECT count(DISTINCT node_id) AS n FROM heads WHERE link_to = ? AND deleted = 0'),
     dirTime: db.prepare('SELECT hlc FROM dir_times WHERE node_id = ?'),
     touchDir: db.prepare('INSERT INTO dir_times (node_id, hlc) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET hlc = max(hlc, excluded.hlc)'),
     copyProps: db.prepare('INSERT OR REPLACE INTO props (node_id, name, value) SELECT ?, name, value FROM props WHERE node_id = ?'),
@@ -877,6 +905,8 @@ function toHead(r: Row): Head {
     mode: r.mode as number,
     mtimeNs: joinNs(r.mtime_s, r.mtime_ns),
     size: r.size as number,
+    linkTo: r.link_to as string | null,
+    symlink: r.symlink === 1,
     hlc: r.hlc as number,
     birthHlc: r.birth_hlc as number,
   };
@@ -898,6 +928,8 @@ function toChange(r: Row): Change {
       mode: r.mode as number,
       mtimeNs: joinNs(r.mtime_s, r.mtime_ns),
       size: r.size as number,
+      linkTo: r.link_to as string | null,
+      symlink: r.symlink === 1,
     },
     ranges,
     blockHashes: r.block_hashes as Buffer | null,

@@ -23,7 +23,14 @@ export type Target =
       readonly head: Head | null;
       readonly tree: TreeKind;
     }
-  | { readonly kind: 'file'; readonly head: Head; readonly tree: TreeKind }
+  | {
+      readonly kind: 'file';
+      /** The file shown: for a hard link, its target's head (content and attributes come from there). */
+      readonly head: Head;
+      /** The hard link node the path names, if it names one (renames and removals act on it). */
+      readonly link: Head | null;
+      readonly tree: TreeKind;
+    }
   | { readonly kind: 'splits' }
   | { readonly kind: 'history-dir'; readonly dirId: string; readonly head: Head | null }
   | { readonly kind: 'history-file'; readonly head: Head }
@@ -91,7 +98,8 @@ export class Tree {
       head = next.head;
       dirs = next.dirs;
     }
-    if (head && !head.isDir) return { kind: 'file', head, tree };
+    if (head && head.linkTo !== null) return { kind: 'file', head: this.linkTarget(tree, head)!, link: head, tree };
+    if (head && !head.isDir) return { kind: 'file', head, link: null, tree };
     return { kind: 'dir', dirId: dirs[0]!, merged: dirs, head, tree };
   }
 
@@ -132,10 +140,20 @@ export class Tree {
   }
 
   /**
+   * The file a hard link shows in `tree`: its target's head there; undefined once the
+   * target is deleted (or if a peer linked to something that is not a plain file).
+   */
+  linkTarget(tree: TreeKind, link: Head): Head | undefined {
+    const live = this.store.headsOf(link.linkTo!).filter((h) => !h.deleted && !h.isDir && h.linkTo === null);
+    return live.length <= 1 ? live[0] : this.choose(tree, live);
+  }
+
+  /**
    * Live heads are visible; so is a deleted folder that still holds live entries at any
    * depth (a file created in it concurrently with the delete keeps it visible, DESIGN §5).
    */
   private visible(h: Head): boolean {
+    if (h.linkTo !== null) return !h.deleted && this.linkTarget(MAIN, h) !== undefined;
     return !h.deleted || (h.isDir && this.holdsLive(h.nodeId, 0));
   }
 
@@ -278,7 +296,7 @@ export class Tree {
 
   /** A child by name in history: the live one if any, else the most recently deleted. */
   private historyChild(dirId: string, name: string): Head | undefined {
-    const all = this.store.headsNamed(dirId, name);
+    const all = this.store.headsNamed(dirId, name).filter((h) => h.linkTo === null);
     return this.choose(MAIN, all);
   }
 
@@ -288,7 +306,9 @@ export class Tree {
     for (let i = 0; i < rows.length; ) {
       let j = i + 1;
       while (j < rows.length && rows[j]!.name === rows[i]!.name) j++;
-      heads.push(this.choose(MAIN, rows.slice(i, j))!);
+      // A hard link has no versions of its own: its target's are under the target's path.
+      const files = rows.slice(i, j).filter((h) => h.linkTo === null);
+      if (files.length) heads.push(this.choose(MAIN, files)!);
       i = j;
     }
     return { heads, lastName: rows.length === limit ? rows[rows.length - 1]!.name : null };
@@ -313,11 +333,16 @@ export class Tree {
     return dirEntry(key, name, t, t, this.startNs, `${key}.${t}`, readOnly);
   }
 
-  /** The entry of a head as `tree` shows it, under `name` (an alias in a split tree). */
+  /**
+   * The entry of a head as `tree` shows it, under `name` (an alias in a split tree); a hard
+   * link shows its target.
+   */
   headEntry(h: Head, tree: TreeKind, name = h.name): Entry {
     const readOnly = tree.kind !== 'main';
-    const key = tree.kind === 'main' ? h.nodeId : `s:${tree.instanceId}:${h.nodeId}`;
-    return this.entryOf(h, key, name, readOnly);
+    const shown = h.linkTo === null ? h : this.linkTarget(tree, h);
+    if (!shown) throw NotFound(name);
+    const key = tree.kind === 'main' ? shown.nodeId : `s:${tree.instanceId}:${shown.nodeId}`;
+    return this.entryOf(shown, key, name, readOnly);
   }
 
   historyEntry(h: Head): Entry {
@@ -339,6 +364,8 @@ export class Tree {
       contentTag: `v.${v.change.id}`,
       versionTag: `v.${v.change.id}`,
       readOnly: true,
+      nlink: 1,
+      symlink: m.symlink,
     };
   }
 
@@ -361,10 +388,12 @@ export class Tree {
       contentTag: `${this.instanceShort}.${h.dataId}`,
       versionTag: h.changeId,
       readOnly,
+      nlink: 1 + this.store.linkCount(h.nodeId),
+      symlink: h.symlink,
     };
   }
 }
 
 function dirEntry(key: string, name: string, mtimeNs: bigint, ctimeNs: bigint, birthNs: bigint, tag: string, readOnly: boolean, mode = 0o755): Entry {
-  return { key, name, isDir: true, size: 0, mode, mtimeNs, ctimeNs, birthNs, contentTag: tag, versionTag: tag, readOnly };
+  return { key, name, isDir: true, size: 0, mode, mtimeNs, ctimeNs, birthNs, contentTag: tag, versionTag: tag, readOnly, nlink: 2, symlink: false };
 }

@@ -31,6 +31,10 @@ export interface Entry {
   /** Changes whenever content or metadata change. */
   readonly versionTag: string;
   readonly readOnly: boolean;
+  /** Names the entry has: a file's own plus its hard links; 2 for a folder (its name and '.'). */
+  readonly nlink: number;
+  /** A symbolic link: a file whose content is the target path. */
+  readonly symlink: boolean;
 }
 
 export interface ListPage {
@@ -104,6 +108,18 @@ export interface FileSystemView {
   writeFile(path: string, body: AsyncIterable<Buffer>, opts?: WriteFileOptions): Promise<{ entry: Entry; created: boolean }>;
   openWrite(path: string): Promise<WriteSession>;
   truncate(path: string, size: number): Promise<Entry>;
+  /**
+   * A symbolic link at `path` (MARBLE_EXISTS if the name is taken) whose content is `target`;
+   * reading it reads the target path, nothing follows it.
+   */
+  symlink(path: string, target: Buffer, opts?: { mode?: number }): Promise<Entry>;
+  /**
+   * A hard link: `to` becomes another name of the file at `from`. Both names show one
+   * entry (same key, content and attributes) until either is removed or renamed; removing
+   * one keeps the file under the others. Returns the file's entry as `to` names it.
+   * MARBLE_IS_DIR for a folder, MARBLE_EXISTS if `to` is taken, MARBLE_READ_ONLY outside the main tree.
+   */
+  link(from: string, to: string): Promise<Entry>;
   rename(from: string, to: string, opts?: MoveOptions): Promise<{ entry: Entry; replaced: boolean }>;
   copy(from: string, to: string, opts?: CopyOptions): Promise<{ entry: Entry; replaced: boolean }>;
   /** Deletes a file, or a folder (MARBLE_NOT_EMPTY unless recursive). Versions stay in history. */

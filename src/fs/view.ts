@@ -37,6 +37,7 @@ export interface ViewOptions {
 const DEFAULT_PAGE = 1000;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
+const SYMLINK_MODE = 0o777;
 const READ_HIGH_WATER = 1024 * 1024;
 /** Reads up to this size are synchronous (see BlobReader). */
 const SYNC_READ = 128 * 1024;
@@ -187,23 +188,43 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async writeFile(path: string, body: AsyncIterable<Buffer>, opts: WriteFileOptions = {}): Promise<{ entry: Entry; created: boolean }> {
+    return this.writeContent(path, body, opts, { mode: FILE_MODE, symlink: false });
+  }
+
+  async symlink(path: string, target: Buffer, opts: { mode?: number } = {}): Promise<Entry> {
+    async function* body() {
+      yield target;
+    }
+    const meta = { mode: (opts.mode ?? SYMLINK_MODE) & 0o7777, symlink: true };
+    return (await this.writeContent(path, body(), { mode: 'create', expectedSize: target.length }, meta)).entry;
+  }
+
+  /** writeFile; a file it creates takes `created`'s mode and symlink flag. */
+  private async writeContent(
+    path: string,
+    body: AsyncIterable<Buffer>,
+    opts: WriteFileOptions,
+    created: { mode: number; symlink: boolean },
+  ): Promise<{ entry: Entry; created: boolean }> {
     const before = this.resolveForCreate(path);
-    this.checkWriteTarget(path, before.existing, opts);
+    this.checkWriteTarget(path, this.fileShown(before.existing), opts);
     const dataId = this.store.allocateDataId();
     const { size, hashes } = await this.guard(path, () => this.store.blobs.writeStream(dataId, body, opts.expectedSize), dataId);
     // The tree may have moved on while the body streamed in: decide against what is there now.
     let now: ReturnType<MarbleView['resolveForCreate']>;
     try {
       now = this.resolveForCreate(path);
-      this.checkWriteTarget(path, now.existing, opts);
+      this.checkWriteTarget(path, this.fileShown(now.existing), opts);
     } catch (e) {
       this.store.discardBlob(dataId);
       throw e;
     }
-    const { dirId, name, existing } = now;
+    const { dirId, name } = now;
+    const existing = this.fileShown(now.existing);
     if (!existing) {
       const all = [...Array(blockCount(size)).keys()];
-      const [head] = this.commit(path, [{ kind: 'create', meta: this.newMeta(name, dirId, false, FILE_MODE, size), content: { dataId, size, hashes, touched: all } }], dataId);
+      const meta = { ...this.newMeta(name, dirId, false, created.mode, size), symlink: created.symlink };
+      const [head] = this.commit(path, [{ kind: 'create', meta, content: { dataId, size, hashes, touched: all } }], dataId);
       return { entry: this.entryOf(head!), created: true };
     }
     const touched = changedBlocks(this.contentHashes(existing), hashes);
@@ -245,12 +266,12 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async rename(from: string, to: string, opts: MoveOptions = {}): Promise<{ entry: Entry; replaced: boolean }> {
-    const [src, ...merged] = this.mainNodes(from);
+    const [src, ...merged] = this.mainNodes(from, true);
     const { dirId, name, existing } = this.resolveForCreate(to);
-    if (existing?.nodeId === src!.nodeId) return { entry: this.entryOf(src!), replaced: false };
+    if (existing && fileIdOf(existing) === fileIdOf(src!)) return { entry: this.entryOf(src!), replaced: false };
     for (const h of [src!, ...merged]) if (h.isDir) this.checkNotInside(h.nodeId, dirId, from);
     if (existing && !opts.overwrite) throw Exists(to);
-    const changes: LocalChange[] = existing ? this.deleteChanges(existing) : [];
+    const changes: LocalChange[] = existing ? this.deleteChanges([existing]) : [];
     // Folders shown as one move together, so the whole folder moves.
     for (const h of [src!, ...merged]) changes.push({ kind: 'meta', head: h, meta: { ...h, name, parentDir: dirId } });
     const heads = this.commit(to, changes);
@@ -265,7 +286,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     if (existing && !opts.overwrite) throw Exists(to);
     const depth = opts.depth ?? 'infinity';
     const copied = this.store.atomically(() => {
-      if (existing) this.store.commit(this.deleteChanges(existing));
+      if (existing) this.store.commit(this.deleteChanges([existing]));
       const top = this.copyTree(src!, dirId, name, depth);
       if (depth === 'infinity') for (const h of merged) this.copyChildren(h, top.nodeId, depth);
       return top;
@@ -276,14 +297,26 @@ export class MarbleView implements FileSystemView, SessionHost {
   async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     const target = this.resolve(path);
     if ((target.kind === 'file' || target.kind === 'dir') && target.tree.kind === 'split' && target.head) {
-      this.dropVersion(path, target.head);
+      this.dropVersion(path, target.kind === 'file' ? (target.link ?? target.head) : target.head);
       return;
     }
-    const heads = this.mainNodes(path);
-    const changes = heads.flatMap((h) => this.deleteChanges(h));
+    const heads = this.mainNodes(path, true);
+    const changes = this.deleteChanges(heads);
     if (heads[0]!.isDir && !opts.recursive && changes.length > heads.filter((h) => !h.deleted).length) throw NotEmpty(path);
-    for (const h of heads) await this.sessions.get(h.nodeId)?.abort();
+    for (const c of changes) if (c.kind === 'delete') await this.sessions.get(c.head.nodeId)?.abort();
     if (changes.length) this.commit(path, changes);
+  }
+
+  async link(from: string, to: string): Promise<Entry> {
+    const src = this.resolve(from);
+    if (src.kind !== 'file') throw src.kind === 'version' ? ReadOnly(from) : IsDir(from);
+    if (src.tree.kind !== 'main') throw ReadOnly(from);
+    const { dirId, name, existing } = this.resolveForCreate(to);
+    if (existing) throw Exists(to);
+    // Always to the file itself: a link to a link names the file the first one shows.
+    const meta = { ...this.newMeta(name, dirId, false, src.head.mode, 0), linkTo: src.head.nodeId };
+    const [head] = this.commit(to, [{ kind: 'create', meta }]);
+    return this.entryOf(head!);
   }
 
   /**
@@ -305,7 +338,7 @@ export class MarbleView implements FileSystemView, SessionHost {
   private dropVersion(path: string, drop: Head): void {
     const others = this.store.headsOf(drop.nodeId).filter((h) => h.changeId !== drop.changeId);
     if (!others.length) {
-      this.commit(path, this.deleteChanges(drop)); // a name collision: the other node stays
+      this.commit(path, this.deleteChanges([drop])); // a name collision: the other node stays
       return;
     }
     const keep = this.tree.choose(MAIN, others)!;
@@ -380,7 +413,7 @@ export class MarbleView implements FileSystemView, SessionHost {
         if (target.head) return this.tree.headEntry(target.head, target.tree, this.lastName(path));
         return target.tree.kind === 'main' ? this.tree.rootEntry(ROOT_NODE, '', false) : this.tree.rootEntry(`s:${target.tree.instanceId}`, this.lastName(path), true);
       case 'file':
-        return this.tree.headEntry(target.head, target.tree, this.lastName(path));
+        return this.tree.headEntry(target.link ?? target.head, target.tree, this.lastName(path));
       case 'splits':
         return this.tree.rootEntry('s:', '.splits', true);
       case 'history-dir':
@@ -425,15 +458,24 @@ export class MarbleView implements FileSystemView, SessionHost {
     return this.mainNodes(path)[0]!;
   }
 
-  /** A file or folder of the main tree (not the root, nothing virtual); for a folder, also the folders merged with it. */
-  private mainNodes(path: string): Head[] {
+  /**
+   * A file or folder of the main tree (not the root, nothing virtual); for a folder, also the
+   * folders merged with it. A hard link path gives the file it shows, or with `asName` the
+   * link node itself (what renaming or removing that name acts on).
+   */
+  private mainNodes(path: string, asName = false): Head[] {
     const target = this.resolve(path);
     if ((target.kind === 'dir' || target.kind === 'file') && target.tree.kind === 'main') {
       if (!target.head) throw ReadOnly(path);
-      if (target.kind === 'file') return [target.head];
+      if (target.kind === 'file') return [(asName && target.link) || target.head];
       return [target.head, ...target.merged.slice(1).map((id) => this.anyHead(id)).filter((h): h is Head => !!h)];
     }
     throw ReadOnly(path);
+  }
+
+  /** What a name found in a folder shows: a hard link's target (undefined if it is gone), else the head itself. */
+  private fileShown(h: Head | undefined): Head | undefined {
+    return h?.linkTo != null ? this.tree.linkTarget(MAIN, h) : h;
   }
 
   /** The node's current head, a kept-visible deleted one included. */
@@ -465,10 +507,11 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   /**
-   * Delete changes for a node and, for a folder, everything live below it (children first),
-   * looking through deleted folders that live entries keep visible.
+   * Delete changes for nodes and, for a folder, everything live below it (children first),
+   * looking through deleted folders that live entries keep visible. A file that keeps hard
+   * links outside what is deleted is kept (see keepLinkedFiles).
    */
-  private deleteChanges(head: Head): LocalChange[] {
+  private deleteChanges(heads: readonly Head[]): LocalChange[] {
     const out: LocalChange[] = [];
     const visit = (h: Head) => {
       if (h.isDir) {
@@ -481,8 +524,28 @@ export class MarbleView implements FileSystemView, SessionHost {
       }
       if (!h.deleted) out.push({ kind: 'delete', head: h });
     };
-    visit(head);
-    return out;
+    for (const h of heads) visit(h);
+    return this.keepLinkedFiles(out);
+  }
+
+  /**
+   * Removing a file's name while hard links to it remain keeps the file: the node moves to
+   * its oldest remaining link's place and that link node goes, in the same commit, so peers
+   * receive ordinary changes. Links deleted in the same batch do not count.
+   */
+  private keepLinkedFiles(changes: LocalChange[]): LocalChange[] {
+    const going = new Set(changes.flatMap((c) => (c.kind === 'delete' ? [c.head.nodeId] : [])));
+    return changes.flatMap((c): LocalChange[] => {
+      if (c.kind !== 'delete' || c.head.isDir || c.head.linkTo !== null) return [c];
+      const heir = this.store.linksTo(c.head.nodeId).find((l) => !going.has(l.nodeId));
+      if (!heir) return [c];
+      going.add(heir.nodeId);
+      const twins = this.store.headsOf(heir.nodeId).filter((h) => h.changeId !== heir.changeId && !h.deleted);
+      return [
+        { kind: 'meta', head: c.head, meta: { ...c.head, name: heir.name, parentDir: heir.parentDir } },
+        { kind: 'delete', head: heir, merges: twins },
+      ];
+    });
   }
 
   private copyTree(src: Head, dirId: string, name: string, depth: 0 | 'infinity'): Head {
@@ -497,14 +560,17 @@ export class MarbleView implements FileSystemView, SessionHost {
   private copyChildren(src: Head, intoDirId: string, depth: 0 | 'infinity'): void {
     for (let after = ''; ; ) {
       const rows = this.store.headsInDir(src.nodeId, after, DEFAULT_PAGE);
-      for (const child of rows) this.copyTree(child, intoDirId, child.name, depth);
+      for (const child of rows) {
+        const file = this.fileShown(child); // a hard link is copied as an independent file
+        if (file) this.copyTree(file, intoDirId, child.name, depth);
+      }
       if (rows.length < DEFAULT_PAGE) break;
       after = rows[rows.length - 1]!.name;
     }
   }
 
   private newMeta(name: string, parentDir: string, isDir: boolean, mode: number, size: number): NodeMeta {
-    return { name, parentDir, isDir, mode, mtimeNs: nowNs(), size };
+    return { name, parentDir, isDir, mode, mtimeNs: nowNs(), size, linkTo: null, symlink: false };
   }
 
   /** Commits; a failure (e.g. a full disk) leaves the tree as it was and drops the new blob. */
@@ -526,6 +592,11 @@ export class MarbleView implements FileSystemView, SessionHost {
       throw fromSystemError(e, path);
     }
   }
+}
+
+/** The file a head names: a hard link's target, else the node itself. */
+function fileIdOf(h: Head): string {
+  return h.linkTo ?? h.nodeId;
 }
 
 function isMainKey(key: string): boolean {

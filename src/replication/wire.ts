@@ -9,7 +9,8 @@ import { checkName } from '../fs/paths.js';
  * JSON text frames for control and changes, binary frames for content blocks. Everything
  * read from a peer is validated here, with every length bounded, before anything uses it.
  */
-export const PROTOCOL_VERSION = 1;
+/** 2: changes carry hard links (`link`) and symbolic links (`symlink`); a version 1 peer would take a link for an empty file. */
+export const PROTOCOL_VERSION = 2;
 /** Largest WebSocket message accepted from a peer. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 /** Content of a change up to this size travels inline with the change. */
@@ -51,6 +52,9 @@ export interface WireChange {
   readonly hlc: number;
   readonly merges?: string[];
   readonly inline?: string;
+  /** A hard link: the file node it names. */
+  readonly link?: string;
+  readonly symlink?: true;
 }
 
 /** A peer sent something the protocol does not allow; `code` is the WebSocket close code. */
@@ -85,6 +89,8 @@ export function toWire(c: Change, inline?: Buffer): WireChange {
     hashes: c.blockHashes ? c.blockHashes.toString('base64') : null,
     hlc: c.hlc,
     ...(c.merges.length ? { merges: [...c.merges] } : {}),
+    ...(c.meta.linkTo !== null ? { link: c.meta.linkTo } : {}),
+    ...(c.meta.symlink ? { symlink: true as const } : {}),
     ...(inline ? { inline: inline.toString('base64') } : {}),
   };
 }
@@ -127,6 +133,13 @@ export function fromWire(w: unknown): { change: Change; inline: Buffer | null } 
   if (inline && inline.length !== size) throw bad(`change ${id}: inline content has ${inline.length} bytes, size says ${size}`);
   const mtime = str(o.mtime, 'change.mtime', 24);
   if (!/^-?[0-9]{1,21}$/.test(mtime)) throw bad(`change ${id}: malformed mtime`);
+  const linkTo = o.link === undefined ? null : nodeId(o.link, 'change.link', false);
+  const symlink = o.symlink === undefined ? false : bool(o.symlink, 'change.symlink');
+  // A hard link has no content of its own (it shows its target's) and names a file, never itself.
+  if (linkTo !== null && (isDir || symlink || size || ranges.length || hashes || inline || kind === 'write' || linkTo === node)) {
+    throw bad(`change ${id}: a hard link is an empty, unwritten file node naming another node`);
+  }
+  if (symlink && isDir) throw bad(`change ${id}: a folder cannot be a symbolic link`);
   const change: Change = {
     id,
     origin: m[1]!,
@@ -134,7 +147,7 @@ export function fromWire(w: unknown): { change: Change; inline: Buffer | null } 
     nodeId: node,
     parentId: parent,
     kind,
-    meta: { name, parentDir: nodeId(o.dir, 'change.dir', true), isDir, mode: int(o.mode, 'change.mode', 0, 0o7777), mtimeNs: BigInt(mtime), size },
+    meta: { name, parentDir: nodeId(o.dir, 'change.dir', true), isDir, mode: int(o.mode, 'change.mode', 0, 0o7777), mtimeNs: BigInt(mtime), size, linkTo, symlink },
     ranges,
     blockHashes: hashes,
     hlc: int(o.hlc, 'change.hlc', 0, Number.MAX_SAFE_INTEGER),
