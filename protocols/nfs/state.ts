@@ -13,8 +13,6 @@ import { WriteTable } from './writes.js';
 
 /** Dead properties (view.patchProps) where NFS keeps what the tree has no field for. */
 export const PROP = {
-  /** a symbolic link: the file's content is the target */
-  symlink: '{urn:marble:nfs}symlink',
   /** atime set by SETATTR, in nanoseconds (the tree keeps no access time) */
   atime: '{urn:marble:nfs}atime',
   /** the verifier of an EXCLUSIVE CREATE, so its retransmission succeeds */
@@ -26,7 +24,7 @@ export const PROP = {
 /** Growth of a file (bytes) accepted without asking how much space is free. */
 const GROWTH_WITHOUT_CHECK = 64 * 1024 * 1024;
 
-/** Largest symlink target; files above it are never links, so their props are not looked up. */
+/** Largest symbolic link target READLINK returns (POSIX PATH_MAX). */
 export const MAX_SYMLINK = 4096;
 
 /** One object a request names: its stable key, where it is now, and its committed state. */
@@ -38,7 +36,6 @@ export interface NfsObject {
 }
 
 interface NfsMeta {
-  link: boolean;
   atimeNs: bigint | undefined;
 }
 
@@ -164,7 +161,7 @@ export class NfsState {
 
   /** fattr3 of an object as this caller sees it. */
   async attrs(obj: NfsObject, call: CallContext): Promise<Fattr> {
-    const meta = await this.metaOf(obj.key, obj.path, obj.entry);
+    const meta = await this.metaOf(obj.key, obj.path);
     return this.fattr(obj.entry, meta, call);
   }
 
@@ -184,17 +181,23 @@ export class NfsState {
       const props = await this.view.getPropsOf(need.map((e) => e.key));
       need.forEach((e, i) => this.remember(e.key, metaFrom(props[i]!)));
     }
-    return entries.map((e) => this.fattr(e, this.meta.get(e.key) ?? { link: false, atimeNs: undefined }, call));
-  }
-
-  async isSymlink(obj: NfsObject): Promise<boolean> {
-    return (await this.metaOf(obj.key, obj.path, obj.entry)).link;
+    return entries.map((e) => this.fattr(e, this.meta.get(e.key) ?? { atimeNs: undefined }, call));
   }
 
   /** Records NFS properties we just wrote, so the cache stays right. */
   noteMeta(key: string, patch: Partial<NfsMeta>): void {
-    const m = this.meta.get(key) ?? { link: false, atimeNs: undefined };
+    const m = this.meta.get(key) ?? { atimeNs: undefined };
     this.remember(key, { ...m, ...patch });
+  }
+
+  /**
+   * After a name of `key` was removed or replaced: forgets everything cached about it if
+   * it is gone, but not while another name (a hard link) still shows it (its uncommitted
+   * writes stay).
+   */
+  async forgetIfGone(key: string): Promise<void> {
+    this.paths.delete(key);
+    if (await this.view.pathOf(key).then(() => false, () => true)) this.forget(key);
   }
 
   /** Forgets everything cached about a removed object. */
@@ -233,9 +236,9 @@ export class NfsState {
     let mode = e.mode & 0o7777;
     if (e.readOnly) mode &= ~0o222;
     return {
-      type: e.isDir ? NF3DIR : meta.link ? NF3LNK : NF3REG,
+      type: e.isDir ? NF3DIR : e.symlink ? NF3LNK : NF3REG,
       mode,
-      nlink: e.isDir ? 2 : 1,
+      nlink: e.nlink,
       uid: ids.uid,
       gid: ids.gid,
       size,
@@ -248,12 +251,10 @@ export class NfsState {
     };
   }
 
-  private async metaOf(key: string, path: string, entry: Entry): Promise<NfsMeta> {
+  private async metaOf(key: string, path: string): Promise<NfsMeta> {
     const have = this.meta.get(key);
     if (have) return have;
     const meta = metaFrom(await this.view.getProps(path));
-    // A link's content is its target: a big file cannot be one (checked after the lookup, so the answer is cached either way).
-    if (entry.isDir || entry.size > MAX_SYMLINK) meta.link = false;
     this.remember(key, meta);
     return meta;
   }
@@ -267,7 +268,7 @@ export class NfsState {
 
 function metaFrom(props: Map<string, string>): NfsMeta {
   const atime = props.get(PROP.atime);
-  return { link: props.has(PROP.symlink), atimeNs: atime && /^\d+$/.test(atime) ? BigInt(atime) : undefined };
+  return { atimeNs: atime && /^\d+$/.test(atime) ? BigInt(atime) : undefined };
 }
 
 export function joinPath(dir: string, name: string): string {

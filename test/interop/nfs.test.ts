@@ -23,8 +23,6 @@ import { MOUNT_PROGRAM, NFS_PROGRAM, NFSPROC3 } from '../../protocols/nfs/consta
 
 const exec = promisify(execFile);
 const NO_TRAVERSE = '&auto-traverse-mounts=0';
-/** Checks that need hard links (LINK is NOTSUPP: the tree gives a node one name), and the cleanup steps that remove the link. */
-const NEEDS_LINK = [/hard link gives nlink=2/, /remove files \(REMOVE\)/, /rmdir empty dir \(RMDIR\)/];
 
 const nfsUrl = (port: number, p: string, extra = NO_TRAVERSE) => `nfs://127.0.0.1${p}?version=3&nfsport=${port}&mountport=${port}${extra}`;
 
@@ -32,19 +30,18 @@ function failedChecks(stdout: string): string[] {
   return stdout.split('\n').filter((l) => l.startsWith('FAIL '));
 }
 
-t.test('nfs-check.sh: every check passes except those needing hard links', async (t) => {
+t.test('nfs-check.sh: every check passes, hard links included', async (t) => {
   const m = await startMarble(t);
   const r = await runTool('nfs/nfs-check.sh', ['127.0.0.1', String(m.nfsPort)], { env: { NFS_URL_EXTRA: NO_TRAVERSE }, timeoutMs: 300_000 });
   t.comment(r.stdout.split('\n').filter((l) => /^(FAIL|nfs-check:)/.test(l)).join('\n'));
-  const failed = failedChecks(r.stdout);
-  t.ok(r.passed !== null && r.passed >= 33, `nfs-check: ${r.passed} passed, ${r.failed} failed`, { diagnostic: r.passed === null || r.passed < 33, report: toolReport(r) });
-  t.same(failed.filter((l) => !NEEDS_LINK.some((re) => re.test(l))), [], 'nothing else fails');
+  t.ok(r.passed !== null && r.passed >= 36 && r.failed === 0, `nfs-check: ${r.passed} passed, ${r.failed} failed`, { diagnostic: r.passed === null || r.passed < 36, report: toolReport(r) });
+  t.same(failedChecks(r.stdout), [], 'nothing fails');
   // the same against a sub-folder export, so libnfs's MOUNT EXPORT step runs too
   t.equal((await request(davUrl(m.webdav, 'export') + '/', { method: 'MKCOL' })).status, 201);
   const sub = await runTool('nfs/nfs-check.sh', ['127.0.0.1', String(m.nfsPort), String(m.nfsPort), '/export'], { timeoutMs: 300_000 });
   t.comment(`sub-folder export: ${sub.passed} passed, ${sub.failed} failed`);
-  t.ok(sub.passed !== null && sub.passed >= 33, `sub-folder export: ${sub.passed} passed`);
-  t.same(failedChecks(sub.stdout).filter((l) => !NEEDS_LINK.some((re) => re.test(l))), [], 'sub-folder export: nothing else fails');
+  t.ok(sub.passed !== null && sub.passed >= 36 && sub.failed === 0, `sub-folder export: ${sub.passed} passed, ${sub.failed} failed`);
+  t.same(failedChecks(sub.stdout), [], 'sub-folder export: nothing fails');
 });
 
 t.test('NFS and WebDAV see the same bytes; overwrite keeps history; rename keeps the handle', async (t) => {

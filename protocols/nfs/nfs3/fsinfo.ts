@@ -1,10 +1,10 @@
-import { FSF3_CANSETTIME, FSF3_HOMOGENEOUS, FSF3_SYMLINK, MAX_IO } from '../constants.js';
+import { FSF3_CANSETTIME, FSF3_HOMOGENEOUS, FSF3_LINK, FSF3_SYMLINK, MAX_IO } from '../constants.js';
 import { readFh, writePostOpAttr } from '../wire.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
 /**
- * FSINFO3: 1 MiB reads and writes, nanosecond times, settable times, symbolic links
- * (stored as marked files, see symlink.ts) but no hard links.
+ * FSINFO3: 1 MiB reads and writes, nanosecond times, settable times, hard links and
+ * symbolic links.
  */
 export const fsinfo: NfsProcedure = async (args, call, nfs) => {
   const fh = readFh(args);
@@ -18,7 +18,7 @@ export const fsinfo: NfsProcedure = async (args, call, nfs) => {
       w.writeUint(64 * 1024); // dtpref
       w.writeUhyper(BigInt(Number.MAX_SAFE_INTEGER)); // maxfilesize
       w.writeUint(0).writeUint(1); // time_delta: 1 ns
-      w.writeUint(FSF3_SYMLINK | FSF3_HOMOGENEOUS | FSF3_CANSETTIME);
+      w.writeUint(FSF3_LINK | FSF3_SYMLINK | FSF3_HOMOGENEOUS | FSF3_CANSETTIME);
     });
   } catch (e) {
     return reply(nfs.status(e, call), (w) => writePostOpAttr(w, undefined));

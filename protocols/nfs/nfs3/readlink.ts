@@ -4,13 +4,13 @@ import { MAX_SYMLINK, type NfsObject } from '../state.js';
 import { readFh, writePostOpAttr } from '../wire.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
-/** READLINK3: a symbolic link is a small file marked as one; its content is the target. */
+/** READLINK3: a symbolic link is a file flagged as one; its content is the target. */
 export const readlink: NfsProcedure = async (args, call, nfs) => {
   const fh = readFh(args);
   let obj: NfsObject | undefined;
   try {
     obj = await nfs.resolve(fh);
-    if (!(await nfs.isSymlink(obj))) throw new NfsError(NFS3.ERR_INVAL, `${obj.path}: not a symbolic link`);
+    if (!obj.entry.symlink) throw new NfsError(NFS3.ERR_INVAL, `${obj.path}: not a symbolic link`);
     const size = Math.min(obj.entry.size, MAX_SYMLINK);
     const target = Buffer.alloc(size);
     const h = await nfs.view.openRead(obj.path);

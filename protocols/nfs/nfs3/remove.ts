@@ -21,7 +21,7 @@ export function removeEntry(checkType: (path: string, isDir: boolean) => void, c
       const entry = await nfs.view.stat(path);
       checkType(path, entry.isDir);
       await nfs.view.remove(path);
-      nfs.forget(entry.key);
+      await nfs.forgetIfGone(entry.key);
       return reply(OK, await wcc.after());
     } catch (e) {
       const status = nfs.status(e, call);

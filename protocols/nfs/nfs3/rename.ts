@@ -35,7 +35,7 @@ export const rename: NfsProcedure = async (args, call, nfs) => {
       if (dst.isDir && (await nfs.view.list(to, { limit: 1 })).entries.length) throw new NfsError(NFS3.ERR_NOTEMPTY, `${to}: folder is not empty`);
     }
     await nfs.view.rename(from, to, { overwrite: true });
-    if (dst && dst.key !== src.key) nfs.forget(dst.key);
+    if (dst && dst.key !== src.key) await nfs.forgetIfGone(dst.key);
     const fw = await fromWcc.after();
     const tw = await toWcc.after();
     return reply(OK, (w) => {

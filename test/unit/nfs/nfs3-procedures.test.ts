@@ -90,7 +90,7 @@ t.test('ACCESS: everything on the tree, no writes in /.history', async (t) => {
   t.equal((await access(hist)) & (0x4 | 0x8 | 0x10), 0, 'history is read-only');
 });
 
-t.test('READLINK and SYMLINK: a link is a marked file holding its target', async (t) => {
+t.test('READLINK and SYMLINK: a link is a file flagged as one in the tree, holding its target', async (t) => {
   const h = await nfsHarness(t);
   const { status, r } = await h.nfs(NFSPROC3.SYMLINK, (w) => {
     w.writeOpaque(h.root).writeString('ln');
@@ -107,6 +107,10 @@ t.test('READLINK and SYMLINK: a link is a marked file holding its target', async
   t.equal(rl.r.readString(4096), 'target/file.txt');
   await h.restart();
   t.equal((await h.getattr(fh)).type, NF3LNK, 'still a link after a restart');
+  const entry = await h.view.stat('/ln');
+  t.ok(entry.symlink, 'the tree itself knows it is a link (so it replicates)');
+  t.equal(entry.mode, 0o777, 'links have every permission, as on POSIX systems');
+  t.same(await h.view.getProps('/ln'), new Map(), 'no local property marks it');
   const plain = await h.create(h.root, 'plain');
   t.equal((await h.nfs(NFSPROC3.READLINK, (w) => w.writeOpaque(plain))).status, NFS3.ERR_INVAL);
 });
@@ -275,13 +279,42 @@ t.test('RENAME: keeps the handle, replaces a file, refuses a non-empty folder', 
   t.equal((await mv(h.root, 'c', c, 'sub')).status, NFS3.ERR_INVAL, 'into itself');
 });
 
-t.test('LINK: NOTSUPP with file attributes and folder wcc', async (t) => {
+t.test('LINK: a second name with one handle; EXIST, ISDIR, ROFS, XDEV, BADHANDLE; removing either name keeps the file', async (t) => {
   const h = await nfsHarness(t);
-  const f = await h.create(h.root, 'l.txt');
-  const { status, r } = await h.nfs(NFSPROC3.LINK, (w) => w.writeOpaque(f).writeOpaque(h.root).writeString('hard'));
-  t.equal(status, NFS3.ERR_NOTSUPP);
-  t.ok(readPostOp(r));
-  t.ok(readWcc(r).post);
+  const d = await h.mkdir(h.root, 'd');
+  const f = await h.create(h.root, 'l.txt', Buffer.from('shared bytes'));
+  const link = (file: Buffer, dir: Buffer, name: string) => h.nfs(NFSPROC3.LINK, (w) => w.writeOpaque(file).writeOpaque(dir).writeString(name));
+  const { status, r } = await link(f, d, 'hard');
+  t.equal(status, NFS3.OK);
+  t.equal(readPostOp(r)?.nlink, 2, 'file attributes show the new link count');
+  const wcc = readWcc(r);
+  t.ok(wcc.pre && wcc.post, 'folder wcc_data');
+  const hard = await h.lookup(d, 'hard');
+  t.same(hard, f, 'both names give one handle');
+  t.equal((await h.getattr(f)).nlink, 2);
+  t.equal((await h.read(hard, 0, 100)).data.toString(), 'shared bytes');
+  t.equal((await h.write(hard, 0, Buffer.from('SHARED'), 2)).status, NFS3.OK);
+  t.equal((await readAll(await h.view.openRead('/l.txt'))).toString(), 'SHARED bytes', 'a write through one name is seen through the other');
+
+  t.equal((await link(f, d, 'hard')).status, NFS3.ERR_EXIST, 'name taken');
+  t.equal((await link(d, h.root, 'dirlink')).status, NFS3.ERR_ISDIR, 'folders cannot be linked');
+  const hist = await h.lookup(h.root, '.history');
+  t.equal((await link(f, hist, 'x')).status, NFS3.ERR_ROFS, 'nothing is added to /.history');
+  const versions = await h.view.list('/.history/l.txt');
+  const version = await h.lookup(await h.lookup(hist, 'l.txt'), versions.entries[0]!.name);
+  t.equal((await link(version, h.root, 'old')).status, NFS3.ERR_XDEV, 'a version cannot be linked into the main tree');
+  const bad = await link(Buffer.from('not a handle'), d, 'y');
+  t.equal(bad.status, NFS3.ERR_BADHANDLE);
+  t.notOk(readPostOp(bad.r), 'no file attributes for a bad handle');
+
+  t.equal((await h.nfs(NFSPROC3.REMOVE, (w) => w.writeOpaque(h.root).writeString('l.txt'))).status, NFS3.OK);
+  t.equal((await h.getattr(f)).nlink, 1, 'the handle stays valid once the first name is removed');
+  t.equal((await h.read(f, 0, 100)).data.toString(), 'SHARED bytes');
+  t.same(await h.lookup(d, 'hard'), f, 'the link name still gives the handle');
+  await t.rejects(h.view.stat('/l.txt'), { code: 'MARBLE_NOT_FOUND' });
+  t.equal((await link(f, h.root, 'again')).status, NFS3.OK);
+  t.equal((await h.nfs(NFSPROC3.REMOVE, (w) => w.writeOpaque(h.root).writeString('again'))).status, NFS3.OK);
+  t.equal((await h.getattr(f)).nlink, 1, 'removing a link leaves the file one name');
 });
 
 /** Lists a folder with READDIR (plus = READDIRPLUS), following cookies; returns names and calls made. */
@@ -363,6 +396,30 @@ t.test('READDIRPLUS: attributes and handles, the root shows .history and .splits
   t.ok(names.includes('-1') && names.includes('z0'));
 });
 
+t.test('READDIRPLUS: a hard link shows the file (attributes, handle), a symbolic link type NF3LNK', async (t) => {
+  const h = await nfsHarness(t);
+  const d = await h.mkdir(h.root, 'd');
+  const f = await h.create(d, 'file', Buffer.from('12345'));
+  await h.view.link('/d/file', '/d/link');
+  await h.view.symlink('/d/sym', Buffer.from('file'));
+  const { status, r } = await h.nfs(NFSPROC3.READDIRPLUS, (w) => w.writeOpaque(d).writeUhyper(0n).writeFixedOpaque(Buffer.alloc(8)).writeUint(4096).writeUint(16384));
+  t.equal(status, NFS3.OK);
+  readPostOp(r);
+  r.readFixedOpaque(8);
+  const got = new Map<string, { type: number; nlink: number; size: bigint; fh: Buffer }>();
+  while (r.readBool()) {
+    r.readUhyper();
+    const name = r.readString(255);
+    r.readUhyper();
+    const a = readPostOp(r)!;
+    const fh = r.readBool() ? Buffer.from(r.readOpaque(64)) : Buffer.alloc(0);
+    got.set(name, { type: a.type, nlink: a.nlink, size: a.size, fh });
+  }
+  t.same(got.get('file'), { type: NF3REG, nlink: 2, size: 5n, fh: f });
+  t.same(got.get('link'), { type: NF3REG, nlink: 2, size: 5n, fh: f }, 'the link under its own name, with the file itself');
+  t.equal(got.get('sym')?.type, NF3LNK);
+});
+
 t.test('FSSTAT: sizes from view.space()', async (t) => {
   const h = await nfsHarness(t);
   const { status, r } = await h.nfs(NFSPROC3.FSSTAT, (w) => w.writeOpaque(h.root));
@@ -390,7 +447,7 @@ t.test('FSINFO: 1 MiB transfers, properties', async (t) => {
   r.readUint();
   const props = r.readUint();
   t.ok(props & FSF3_CANSETTIME && props & FSF3_HOMOGENEOUS);
-  t.notOk(props & FSF3_LINK, 'no hard links');
+  t.ok(props & FSF3_LINK, 'hard links');
 });
 
 t.test('PATHCONF', async (t) => {
@@ -398,7 +455,7 @@ t.test('PATHCONF', async (t) => {
   const { status, r } = await h.nfs(NFSPROC3.PATHCONF, (w) => w.writeOpaque(h.root));
   t.equal(status, NFS3.OK);
   readPostOp(r);
-  t.equal(r.readUint(), 1, 'linkmax');
+  t.equal(r.readUint(), 0xffff_ffff, 'linkmax: hard links have no limit of their own');
   t.equal(r.readUint(), 255, 'name_max');
   t.same([r.readBool(), r.readBool(), r.readBool(), r.readBool()], [true, true, false, true]);
 });
