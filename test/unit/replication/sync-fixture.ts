@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { Store } from '../../../src/core/store.js';
+import { fromWire, toWire } from '../../../src/replication/wire.js';
 import { chunks, makeView, type Fixture } from '../fs/view-fixture.js';
 
 /**
  * Engine-level replication: changes move between real stores the way sessions move them
- * (arrival order, content fetched from a store that has it), without sockets.
+ * (arrival order, through the wire codec, content fetched from a store that has it), without sockets.
  */
 export function pull(to: Store, from: Store): void {
   for (const i of from.instances()) to.noteInstance(i.id, i.name, i.publicKey);
   for (const { change } of from.changesAfter(0, 1_000_000)) {
     if (to.hasChange(change.id)) continue;
-    for (const m of to.receive(change)) {
+    for (const m of to.receive(fromWire(JSON.parse(JSON.stringify(toWire(change)))).change)) {
       const plan = to.contentPlan(m.changeId)!;
       const source = from.contentSource(m.changeId)!;
       const dataId = to.allocateDataId();
