@@ -769,6 +769,8 @@ export class Store {
 function prepare(db: Db) {
   const headCols =
     'node_id, change_id, origin, name, parent_dir, is_dir, deleted, data_id, writable, mode, mtime_s, mtime_ns, size, hlc, birth_hlc, content_change, pending, link_to, symlink';
+  /** Head `h` is live and shown: not a hard link whose file is gone (the tree hides those). */
+  const shown = (h: string) => `${h}.deleted = 0 AND (${h}.link_to IS NULL OR EXISTS (SELECT 1 FROM heads t WHERE t.node_id = ${h}.link_to AND t.deleted = 0))`;
   return {
     getConfig: db.prepare('SELECT value FROM config WHERE key = ?'),
     setConfig: db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -801,7 +803,7 @@ function prepare(db: Db) {
     headsNamed: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND name = ? ORDER BY deleted, hlc DESC`),
     headsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND deleted = 0 AND name > ? ORDER BY name LIMIT ?`),
     allHeadsInDir: db.prepare(`SELECT ${headCols} FROM heads WHERE parent_dir = ? AND name > ? ORDER BY name, deleted, hlc DESC LIMIT ?`),
-    anyLiveChild: db.prepare('SELECT 1 FROM heads WHERE parent_dir = ? AND deleted = 0 LIMIT 1'),
+    anyLiveChild: db.prepare(`SELECT 1 FROM heads h WHERE h.parent_dir = ? AND ${shown('h')} LIMIT 1`),
     deletedSubdirs: db.prepare('SELECT DISTINCT node_id FROM heads WHERE parent_dir = ? AND deleted = 1 AND is_dir = 1'),
     deleteHead: db.prepare('DELETE FROM heads WHERE node_id = ? AND change_id = ?'),
     insertHead: db.prepare(`INSERT INTO heads (${headCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -840,12 +842,12 @@ function prepare(db: Db) {
           JOIN heads c1 ON c1.parent_dir = m.d1 AND c1.is_dir = 1
           JOIN heads c2 ON c2.parent_dir = m.d2 AND c2.name = c1.name AND c2.is_dir = 1 AND c2.node_id != c1.node_id
       )
-      SELECT DISTINCT h.origin FROM heads h JOIN (SELECT parent_dir, name FROM heads WHERE deleted = 0 GROUP BY parent_dir, name HAVING count(DISTINCT node_id) > 1) c
-        ON c.parent_dir = h.parent_dir AND c.name = h.name WHERE h.deleted = 0
+      SELECT DISTINCT h.origin FROM heads h JOIN (SELECT parent_dir, name FROM heads x WHERE ${shown('x')} GROUP BY parent_dir, name HAVING count(DISTINCT node_id) > 1) c
+        ON c.parent_dir = h.parent_dir AND c.name = h.name WHERE ${shown('h')}
       UNION
       SELECT DISTINCT h.origin FROM merged m
-        JOIN heads h ON h.parent_dir = m.d1 AND h.deleted = 0
-        JOIN heads h2 ON h2.parent_dir = m.d2 AND h2.name = h.name AND h2.deleted = 0`),
+        JOIN heads h ON h.parent_dir = m.d1 AND ${shown('h')}
+        JOIN heads h2 ON h2.parent_dir = m.d2 AND h2.name = h.name AND ${shown('h2')}`),
     headCount: db.prepare('SELECT count(*) AS n FROM heads WHERE node_id = ?'),
     linkTargets: db.prepare('SELECT DISTINCT link_to FROM heads WHERE link_to IS NOT NULL AND deleted = 0'),
     linksTo: db.prepare(`SELECT ${headCols} FROM heads WHERE link_to = ? AND deleted = 0 ORDER BY birth_hlc, node_id, hlc DESC`),

@@ -301,8 +301,9 @@ export class MarbleView implements FileSystemView, SessionHost {
       return;
     }
     const heads = this.mainNodes(path, true);
+    // Empty as listed: a hard link whose file is gone is not shown, and goes with the folder.
+    if (heads[0]!.isDir && !opts.recursive && this.tree.children(MAIN, heads.map((h) => h.nodeId), '', 1).heads.length) throw NotEmpty(path);
     const changes = this.deleteChanges(heads);
-    if (heads[0]!.isDir && !opts.recursive && changes.length > heads.filter((h) => !h.deleted).length) throw NotEmpty(path);
     for (const c of changes) if (c.kind === 'delete') await this.sessions.get(c.head.nodeId)?.abort();
     if (changes.length) this.commit(path, changes);
   }

@@ -153,6 +153,16 @@ t.test('a link whose file was deleted (as by a peer) is hidden; the versions sta
   await t.rejects(view.stat('/l.txt'), code('MARBLE_NOT_FOUND'));
   t.same((await view.list('/')).entries.map((e) => e.name), ['.history', '.splits']);
   t.equal((await view.list('/.history/a.txt')).entries.length, 1);
+  await view.writeFile('/l.txt', chunks('new file'));
+  t.equal(await text(view, '/l.txt'), 'new file', 'its name can be taken again');
+  t.same((await view.list('/.splits')).entries, [], 'without showing as a name collision');
+  await view.mkdir('/d');
+  await view.writeFile('/d/f', chunks('F'));
+  await view.link('/d/f', '/d/l');
+  store.commit([{ kind: 'delete', head: store.headsNamed((await view.stat('/d')).key, 'f')[0]! }]);
+  t.same((await view.list('/d')).entries, []);
+  await view.remove('/d');
+  await t.rejects(view.stat('/d'), code('MARBLE_NOT_FOUND'), 'a folder holding only a hidden link is empty');
 });
 
 t.test('link counts and symbolic links survive a restart', async (t) => {
