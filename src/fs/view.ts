@@ -302,7 +302,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     }
     const heads = this.mainNodes(path, true);
     // Empty as listed: a hard link whose file is gone is not shown, and goes with the folder.
-    if (heads[0]!.isDir && !opts.recursive && this.tree.children(MAIN, heads.map((h) => h.nodeId), '', 1).heads.length) throw NotEmpty(path);
+    if (heads[0]!.isDir && !opts.recursive && this.tree.children(MAIN, heads.map((h) => h.nodeId), '', 1).shown.length) throw NotEmpty(path);
     const changes = this.deleteChanges(heads);
     for (const c of changes) if (c.kind === 'delete') await this.sessions.get(c.head.nodeId)?.abort();
     if (changes.length) this.commit(path, changes);
