@@ -17,6 +17,7 @@ import {
   InvalidMove,
   InvalidName,
   IsDir,
+  isFsError,
   NotDir,
   NotEmpty,
   NotFound,
@@ -127,11 +128,32 @@ export class MarbleView implements FileSystemView, SessionHost {
   }
 
   async pathOf(key: string): Promise<string> {
-    const path = this.locate(key);
-    if (path === undefined) throw NotFound(`entry ${key}`);
-    const target = this.resolve(path); // confirm: a name shadowed by another node is not reachable
-    if (this.entryFor(target, path).key !== key) throw NotFound(`entry ${key}`);
-    return path;
+    for (const path of this.placesOf(key)) {
+      // confirm: a name shadowed by another node is not reachable
+      const target = this.resolveIfThere(path);
+      if (target && this.entryFor(target, path).key === key) return path;
+    }
+    throw NotFound(`entry ${key}`);
+  }
+
+  /** Where `key` may be shown: its own place, then (a file) where its hard links are, for when its own name is shadowed. */
+  private *placesOf(key: string): Generator<string> {
+    const own = this.locate(key);
+    if (own !== undefined) yield own;
+    if (!isMainKey(key)) return;
+    for (const link of this.store.linksTo(key)) {
+      const path = this.locate(link.nodeId);
+      if (path !== undefined) yield path;
+    }
+  }
+
+  private resolveIfThere(path: string): Target | undefined {
+    try {
+      return this.resolve(path);
+    } catch (e) {
+      if (isFsError(e, 'MARBLE_NOT_FOUND') || isFsError(e, 'MARBLE_NOT_DIR')) return undefined;
+      throw e;
+    }
   }
 
   private locate(key: string): string | undefined {

@@ -75,6 +75,19 @@ t.test('the first name removed on a while b renames the link it passes to: both 
   t.equal(heads(a), heads(b));
 });
 
+t.test("a file whose own name another instance's file shadows is still found through its link (NFS handles stay valid)", async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const b = makeView(t, { name: 'b' });
+  await a.view.writeFile('/x', chunks('from a'));
+  await a.view.link('/x', '/l');
+  await b.view.writeFile('/x', chunks('from b')); // concurrently: a name collision
+  syncAll(a, b);
+  const key = (await a.view.stat('/x')).key;
+  t.equal(await text(b, '/x'), 'from b', 'b shows its own /x');
+  t.equal((await b.view.stat('/l')).key, key, "b: /l shows a's file");
+  t.equal(await b.view.pathOf(key), '/l', "b: a's file is found where its link is");
+});
+
 t.test('wire: links and symlinks round-trip; impossible ones are refused', async (t) => {
   const fx = makeView(t, { name: 'a' });
   await fx.view.writeFile('/f', chunks('x'));
