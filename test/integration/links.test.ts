@@ -1,7 +1,7 @@
 /**
  * Hard links and symbolic links made over NFS on one `marble serve` replicate to another:
  * b shows one file under both names (one ETag over WebDAV, one handle over NFS) and the
- * symbolic link as a link, and removing a name on b reaches a.
+ * symbolic link as a link, and a write through the link and removing a name on b reach a.
  */
 import t from 'tap';
 import { eventually, get, startCluster, type Member } from '../helpers/cluster.js';
@@ -74,8 +74,11 @@ t.test('a hard link and a symbolic link made over NFS on a look the same on b', 
   t.equal((await nb.getattr(symOnB)).type, NF3LNK, 'b: the symbolic link is a link');
   t.equal(await nb.readlink(symOnB), 'file.txt');
 
+  const edited = Buffer.from('written on b through the link\n');
+  t.equal((await put(b.marble.webdav + 'hard.txt', edited)).status, 204, 'b: a PUT to the link path writes the file');
+  await eventually('the edit on a under the first name', async () => (await get(a, 'file.txt')).sha256 === sha256(edited), 30_000, 50);
   await nb.remove('file.txt');
   await eventually('removal of the first name on a', async () => (await get(a, 'file.txt')).status === 404, 30_000, 50);
-  t.equal((await get(a, 'hard.txt')).sha256, sha256(body), 'a: the file lives on under the link name');
+  t.equal((await get(a, 'hard.txt')).sha256, sha256(edited), 'a: the file lives on under the link name');
   t.equal((await na.getattr(fileOnA)).nlink, 1, "a: the file's handle is still valid, with one name");
 });
