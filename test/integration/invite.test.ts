@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { eventually, get, initMembers, status, type Member } from '../helpers/cluster.js';
 import { put } from '../helpers/http.js';
 import { runMarbleCli, startMarble } from '../helpers/marble.js';
+import { PROTOCOL_VERSION } from '../../src/replication/wire.js';
 
 async function startA(t: Test, a: Member): Promise<void> {
   a.marble = await startMarble(t, { data: a.data, name: a.name, args: ['--http', `127.0.0.1:${a.httpPort}`] });
@@ -72,7 +73,7 @@ t.test('an expired code and a made-up one are refused with 4401', async (t) => {
   const closed = await new Promise<number>((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/peer`);
     ws.on('open', () =>
-      ws.send(JSON.stringify({ t: 'hello', v: 1, id: '11111111-2222-4333-8444-555555555555', name: 'x', key: Buffer.alloc(44).toString('base64'), nonce: Buffer.alloc(32).toString('base64'), invite: 'A'.repeat(24) })),
+      ws.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION, id: '11111111-2222-4333-8444-555555555555', name: 'x', key: Buffer.alloc(44).toString('base64'), nonce: Buffer.alloc(32).toString('base64'), invite: 'A'.repeat(24) })),
     );
     ws.on('close', (code) => resolve(code));
   });
