@@ -13,7 +13,7 @@ export interface DavServices {
   readonly maxXmlBytes: number;
 }
 
-/** Per-request state, created before webdav-server sees the request. */
+/** Per-request state, created by the request listener before the handler runs. */
 export class DavRequestState {
   private readonly stats = new Map<string, Promise<Entry | null>>();
   /** The client sent Expect: 100-continue; answer it only once we really read the body. */
@@ -40,7 +40,7 @@ export class DavRequestState {
 
   /**
    * stat() of a path, null if it does not exist; remembered for the rest of the request so
-   * the library's lookup (for the Allow header) and the handler share one view call.
+   * the handler's checks (preconditions, If header, locks) share one view call.
    * Only for reads before the handler changes anything.
    */
   statOrNull(path: string): Promise<Entry | null> {
@@ -55,16 +55,6 @@ export class DavRequestState {
     }
     return p;
   }
-}
-
-const states = new WeakMap<IncomingMessage, DavRequestState>();
-
-export function attachState(req: IncomingMessage, state: DavRequestState): void {
-  states.set(req, state);
-}
-
-export function stateOf(req: IncomingMessage): DavRequestState | undefined {
-  return states.get(req);
 }
 
 export interface DavContext {

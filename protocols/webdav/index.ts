@@ -2,9 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
-import { BasicAuthentication, NoAuthentication } from './auth/basic-auth.js';
+import { BasicAuthentication } from './auth/basic-auth.js';
 import type { DavServices } from './dav-context.js';
-import { createDavServer } from './library/dav-server.js';
 import { LockTable } from './locks/lock-table.js';
 import { DEFAULT_MAX_XML_BYTES, silentLogger, type WebDavOptions } from './options.js';
 import { createRequestListener } from './request-listener.js';
@@ -48,9 +47,8 @@ export async function startWebDav(opts: WebDavOptions): Promise<WebDavServerHand
     logger,
     maxXmlBytes: opts.maxXmlBytes ?? DEFAULT_MAX_XML_BYTES,
   };
-  const auth = users ? new BasicAuthentication(users) : new NoAuthentication();
-  const dav = createDavServer(opts.view, services, auth, users !== null);
-  const listener = createRequestListener(dav, services, opts.onRequest);
+  const auth = users ? new BasicAuthentication(users) : null;
+  const listener = createRequestListener(services, auth, opts.onRequest);
   const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }) : http.createServer();
   server.on('request', (req, res) => listener(req, res));
   // Answer 100-continue ourselves, only when a handler starts reading the body.

@@ -1,38 +1,42 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { v2 as dav } from 'webdav-server';
-import { attachState, DavRequestState, type DavServices } from './dav-context.js';
+import type { BasicAuthentication } from './auth/basic-auth.js';
+import { DavRequestState, type DavContext, type DavServices } from './dav-context.js';
 import { HttpError, toHttpError } from './errors.js';
 import { discardBodyThenClose } from './http/linger.js';
 import { parseRequestTarget } from './http/paths.js';
 import { sendText } from './http/respond.js';
-import { errorFields } from './methods/run-handler.js';
+import { ALLOWED_METHODS } from './methods/allowed-methods.js';
+import { METHOD_TABLE } from './methods/method-table.js';
+import { handleNotImplemented } from './methods/not-implemented.js';
+import { errorFields, runHandler, type MethodHandler } from './methods/run-handler.js';
 
 /** Methods whose body may be large (streamed to the view); every other body is XML or nothing. */
 const STREAMING_METHODS = new Set(['PUT']);
 
+const HANDLERS = new Map<string, MethodHandler>(Object.entries(METHOD_TABLE));
+
+/** On every response (what webdav-server used to add, minus its CORS wildcard). */
+const COMMON_HEADERS: ReadonlyArray<[string, string]> = [
+  ['Server', 'marble-synch/1'],
+  ['MS-Author-Via', 'DAV'],
+  ['Allow', ALLOWED_METHODS],
+];
+
 /**
- * The node http request listener in front of webdav-server. Before the library sees a
- * request it: decodes and checks the target (bad paths never reach the library, whose own
- * decoder throws on malformed escapes), refuses oversized non-PUT bodies by their
- * Content-Length, and guards the library's executeRequest (which has no try/catch).
+ * The node http request listener: the whole dispatch. It decodes and checks the target,
+ * refuses oversized non-PUT bodies by their Content-Length, authenticates, and runs the
+ * method's handler (methods/), which never throws. Everything happens in this tick up to the
+ * handler's first await: a small request costs no more than its handler.
  */
 export function createRequestListener(
-  server: dav.WebDAVServer,
   services: DavServices,
+  auth: BasicAuthentication | null,
   onRequest?: (method: string, status: number, seconds: number) => void,
 ): (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean) => void {
   return (req, res, expectsContinue = false) => {
-    if (onRequest) {
-      const started = process.hrtime.bigint();
-      res.once('close', () => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        try {
-          onRequest(req.method ?? '', res.statusCode, seconds);
-        } catch (e) {
-          services.logger.error({ err: errorFields(e) }, 'webdav: onRequest hook failed');
-        }
-      });
-    }
+    if (onRequest) observe(req, res, services, onRequest);
+    for (const [name, value] of COMMON_HEADERS) res.setHeader(name, value);
+    let ctx: DavContext;
     try {
       const target = parseRequestTarget(req.url ?? '/');
       const method = req.method ?? '';
@@ -40,15 +44,42 @@ export function createRequestListener(
       if (!STREAMING_METHODS.has(method) && length !== undefined && Number(length) > services.maxXmlBytes) {
         throw new HttpError(413, `request body larger than ${services.maxXmlBytes} bytes`, {}, undefined, true);
       }
+      let user: string | null = null;
+      if (auth) {
+        user = auth.check(req.headers.authorization);
+        if (user === null) throw new HttpError(401, 'authentication required', auth.challenge, undefined, true);
+      }
       const state = new DavRequestState(services.view, target.path);
       state.expectsContinue = expectsContinue;
       state.bindResponse(res);
-      attachState(req, state);
-      server.executeRequest(req, res);
+      ctx = { req, res, services, state, path: target.path, user };
     } catch (e) {
       refuse(req, res, e, services);
+      return;
     }
+    const handler = HANDLERS.get(req.method ?? '') ?? handleNotImplemented;
+    void runHandler(ctx, handler).then(() => {
+      // A handler that returned without answering still ends the exchange.
+      if (!res.writableEnded && !res.destroyed) res.end();
+    });
   };
+}
+
+function observe(
+  req: IncomingMessage,
+  res: ServerResponse,
+  services: DavServices,
+  onRequest: (method: string, status: number, seconds: number) => void,
+): void {
+  const started = process.hrtime.bigint();
+  res.once('close', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      onRequest(req.method ?? '', res.statusCode, seconds);
+    } catch (e) {
+      services.logger.error({ err: errorFields(e) }, 'webdav: onRequest hook failed');
+    }
+  });
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse, e: unknown, services: DavServices): void {

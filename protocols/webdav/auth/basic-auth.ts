@@ -1,39 +1,29 @@
 import { createHash } from 'node:crypto';
-import { v2 as dav } from 'webdav-server';
 import { verifyPassword } from './users.js';
 
 /**
- * HTTP Basic authentication plugged into webdav-server's HTTPAuthentication slot. Replaces
- * the library's HTTPBasicAuthentication, which rejects base64 containing '+' or '/' and
- * truncates passwords at their first ':'. Credentials are never logged. Successful checks
- * are remembered by a hash of the header so scrypt runs once per client, not per request.
+ * HTTP Basic authentication against the users map. Unlike webdav-server's
+ * HTTPBasicAuthentication it accepts base64 with '+' or '/' and never cuts a password at its
+ * first ':'. Credentials are never logged. Successful checks are remembered by a hash of the
+ * header so scrypt runs once per client, not per request.
  */
 const CACHE_LIMIT = 256;
 
-export class BasicAuthentication implements dav.HTTPAuthentication {
+export class BasicAuthentication {
   private readonly verified = new Map<string, string>();
+  /** Headers of a 401 answer. */
+  readonly challenge: Readonly<Record<string, string>>;
 
   constructor(
     private readonly users: ReadonlyMap<string, string>,
-    private readonly realm = 'Marble Synch',
-  ) {}
-
-  askForAuthentication(): { [headerName: string]: string } {
-    return { 'WWW-Authenticate': `Basic realm="${this.realm}", charset="UTF-8"` };
+    realm = 'Marble Synch',
+  ) {
+    this.challenge = { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` };
   }
 
-  getUser(ctx: dav.HTTPRequestContext, callback: (error: Error, user?: dav.IUser) => void): void {
-    const header = ctx.request.headers.authorization;
-    const name = header === undefined ? null : this.check(header);
-    if (name === null) {
-      callback(header === undefined ? dav.Errors.MissingAuthorisationHeader : dav.Errors.BadAuthentication);
-      return;
-    }
-    callback(null as unknown as Error, { uid: name, username: name, isAdministrator: true, isDefaultUser: false });
-  }
-
-  /** The user name if the header carries valid credentials, else null. */
-  check(header: string): string | null {
+  /** The user name if the Authorization header carries valid credentials, else null. */
+  check(header: string | undefined): string | null {
+    if (header === undefined) return null;
     const key = createHash('sha256').update(header).digest('base64');
     const cached = this.verified.get(key);
     if (cached !== undefined) return cached;
@@ -48,18 +38,5 @@ export class BasicAuthentication implements dav.HTTPAuthentication {
     if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(key, name);
     return name;
-  }
-}
-
-/** No authentication: every request acts as one anonymous user, and no challenge is sent. */
-export class NoAuthentication implements dav.HTTPAuthentication {
-  private static readonly anonymous: dav.IUser = { uid: 'anonymous', username: 'anonymous', isAdministrator: true, isDefaultUser: false };
-
-  askForAuthentication(): { [headerName: string]: string } {
-    return {};
-  }
-
-  getUser(_ctx: dav.HTTPRequestContext, callback: (error: Error, user?: dav.IUser) => void): void {
-    callback(null as unknown as Error, NoAuthentication.anonymous);
   }
 }

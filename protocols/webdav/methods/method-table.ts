@@ -11,7 +11,7 @@ import { handleProppatch } from './proppatch.js';
 import { handlePut } from './put.js';
 import { handleUnlock } from './unlock.js';
 
-/** Every WebDAV method we serve, registered with webdav-server under these names. */
+/** Every WebDAV method we serve, by name; request-listener.ts dispatches on it. */
 export const METHOD_TABLE: Readonly<Record<string, MethodHandler>> = {
   OPTIONS: handleOptions,
   GET: handleGet,
