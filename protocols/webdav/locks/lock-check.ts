@@ -68,6 +68,21 @@ export async function evaluateIf(ctx: DavContext, lists: readonly IfList[], touc
 }
 
 /**
+ * True if checkIfAndLocks could refuse this request: a lock exists somewhere, or the request
+ * carries an If header or an HTTP precondition. False means the check can be skipped.
+ */
+export function hasConditions(ctx: DavContext): boolean {
+  const h = ctx.req.headers;
+  return (
+    ctx.services.locks.size > 0 ||
+    h['if'] !== undefined ||
+    h['if-match'] !== undefined ||
+    h['if-none-match'] !== undefined ||
+    h['if-unmodified-since'] !== undefined
+  );
+}
+
+/**
  * Checks the If header (412 if it fails) and that every lock on what the request touches has
  * its token submitted by its owner (423 otherwise). Call before changing anything.
  */

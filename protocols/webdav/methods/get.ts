@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { isFsError } from '../../../src/fs/errors.js';
 import type { ReadHandle } from '../../../src/fs/types.js';
 import type { DavContext } from '../dav-context.js';
 import { HttpError } from '../errors.js';
@@ -85,13 +86,23 @@ export async function handleHead(ctx: DavContext): Promise<void> {
 }
 
 async function serveFile(ctx: DavContext, withBody: boolean): Promise<void> {
-  const { view } = ctx.services;
-  const found = await ctx.state.statOrNull(ctx.path);
-  if (!found) throw new HttpError(404, 'no such file or folder');
-  if (found.isDir) return sendCollectionListing(ctx, found, withBody);
-  const handle: ReadHandle | null = withBody ? await view.openRead(ctx.path) : null;
+  // GET opens first (one view call for a file); a folder is then looked at with stat.
+  let handle: ReadHandle | null = null;
+  let openError: unknown = null;
+  if (withBody) {
+    try {
+      handle = await ctx.services.view.openRead(ctx.path);
+    } catch (e) {
+      if (isFsError(e, 'MARBLE_NOT_FOUND') || isFsError(e, 'MARBLE_NOT_DIR')) throw new HttpError(404, 'no such file or folder');
+      if (!isFsError(e, 'MARBLE_IS_DIR')) throw e;
+      openError = e;
+    }
+  }
+  const entry = handle ? handle.entry : await ctx.state.statOrNull(ctx.path);
+  if (!entry) throw new HttpError(404, 'no such file or folder');
+  if (entry.isDir) return sendCollectionListing(ctx, entry, withBody);
+  if (openError) throw openError; // a folder when opened, a file now: report what open saw
   try {
-    const entry = handle?.entry ?? found;
     const validators = { ETag: etagOf(entry), 'Last-Modified': lastModifiedOf(entry) };
     const pre = evaluatePreconditions(ctx.req, entry);
     if (pre === 304) {

@@ -117,9 +117,10 @@ t.test('domain errors map to statuses; unexpected errors are 500 and logged; the
   t.equal(h.errors.length, before + 1, 'the unexpected error was logged');
   t.match(JSON.stringify(h.errors.at(-1)), /a bug in the view/);
   h.view.inject = (op) => {
-    if (op === 'stat') throw new RangeError('stat exploded');
+    if (op === 'stat' || op === 'openRead') throw new RangeError(`${op} exploded`);
   };
-  t.equal((await h.send('GET', '/f')).status, 500, 'a failure in the library-side lookup is a 500 too');
+  t.equal((await h.send('GET', '/f')).status, 500, 'a failure in the first lookup is a 500 too');
+  t.equal((await h.send('HEAD', '/f')).status, 500, 'also from stat');
   h.view.inject = null;
   await alive(t, h, 'handler exceptions');
 });

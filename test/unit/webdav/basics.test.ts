@@ -113,3 +113,16 @@ t.test('GET on a folder gives an HTML index', async (t) => {
   t.match(h.text(r), /a&lt;b/);
   t.notMatch(h.text(r), /a<b/);
 });
+
+t.test('GET and HEAD: 404 below a file or for nothing; PUT onto a folder: 405', async (t) => {
+  const h = await startHarness(t);
+  await h.put('/f', 'x');
+  await h.send('MKCOL', '/d');
+  for (const method of ['GET', 'HEAD']) {
+    t.equal((await h.send(method, '/f/child')).status, 404, `${method} below a file`);
+    t.equal((await h.send(method, '/none')).status, 404, `${method} of nothing`);
+    t.equal((await h.send(method, '/d')).status, 200, `${method} of a folder`);
+  }
+  t.equal((await h.send('PUT', '/d', { body: 'x' })).status, 405, 'no lock or condition: the view refuses');
+  t.equal((await h.send('PUT', '/d', { body: 'x', headers: { 'If-None-Match': '*' } })).status, 405, 'with a condition: refused before the view');
+});

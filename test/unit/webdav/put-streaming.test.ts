@@ -75,5 +75,7 @@ t.test('Expect: 100-continue is answered only when the body is wanted', async (t
     });
   t.same(await put('/ok'), { status: 201, continued: true });
   t.same(await put('/ok', { 'If-Match': '"stale"' }), { status: 412, continued: false }, 'refused before the body is sent');
-  t.same(await put('/no/parent'), { status: 409, continued: true }, 'the view decides about the parent while reading');
+  t.same(await put('/no/parent'), { status: 409, continued: false }, 'a missing parent is refused before the body is pulled');
+  await h.send('MKCOL', '/d');
+  t.same(await put('/d'), { status: 405, continued: false }, 'so is a folder');
 });
