@@ -17,43 +17,16 @@ TOOLS=$(cd "$ROOT/../shared/tools/webdav" 2>/dev/null && pwd) ||
   { echo "bench: ../shared/tools/webdav not found beside the repository" >&2; exit 1; }
 [ -f "$ROOT/dist/src/cli/main.js" ] || { echo "bench: no build; run npm run build (npm run bench does)" >&2; exit 1; }
 
+. "$ROOT/bench/lib/webdav-servers.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/marble-bench.XXXXXX")   # a mkdtemp dir: o+x parents, as the anchor needs
-MPID=
 cleanup() {
   set +e   # best effort: whatever is still up goes down, and the figures' exit status stands
-  if [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; then
-    for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$MPID" 2>/dev/null
-  fi
-  "$TOOLS/apache-anchor.sh" stop "$W/apache" >/dev/null 2>&1
+  webdav_servers_stop "$W" "$TOOLS"
   rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
-# Apache mod_dav (its own dir, so its parent W is the only one that must be o+x)
-mkdir -p "$W/apache"; chmod 711 "$W"
-AURL=
-for _ in 1 2 3; do
-  AURL=$("$TOOLS/apache-anchor.sh" start "$W/apache" "$(free_port)" 2>"$W/apache-start.log") && break
-  AURL=
-done
-[ -n "$AURL" ] || { echo "bench: apache-anchor.sh failed:" >&2; cat "$W/apache-start.log" >&2; exit 1; }
-APID=$(cat "$W/apache/httpd.pid")
-
-# marble serve on port 0; its URL comes from its first stdout line
-mkdir -p "$W/marble"
-node "$ROOT/bin/marble.js" serve --data "$W/marble/data" --name bench \
-  --webdav 127.0.0.1:0 --http 127.0.0.1:0 > "$W/marble/out" 2> "$W/marble/err" &
-MPID=$!
-for _ in $(seq 1 300); do grep -qx ready "$W/marble/out" 2>/dev/null && break; kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
-grep -qx ready "$W/marble/out" 2>/dev/null ||
-  { echo "bench: marble serve did not get ready:" >&2; cat "$W/marble/out" >&2; tail -20 "$W/marble/err" >&2; exit 1; }
-MURL=$(sed -n 's/^webdav: //p' "$W/marble/out" | head -1)
+webdav_servers_start "$W" "$ROOT" "$TOOLS"
 
 # each server on the same disk (W), the same file sizes. The machine is shared and its load
 # drifts, so the two alternate for BENCH_ROUNDS rounds (default 2; apache first in odd rounds,
