@@ -49,6 +49,8 @@ export class MarbleView implements FileSystemView, SessionHost {
   private readonly sessions = new Map<string, FileWriteSession>();
   private readonly idleMs: number;
   private readonly contentWaitMs: number;
+  /** The blob empty files share, once one exists (checked before each use: it may be freed). */
+  private emptyDataId: number | null = null;
 
   constructor(readonly store: Store, opts: ViewOptions = {}) {
     this.tree = new Tree(store);
@@ -194,6 +196,10 @@ export class MarbleView implements FileSystemView, SessionHost {
       if (existing.isDir) throw IsDir(path);
       return this.entryOf(existing);
     }
+    const meta = this.newMeta(name, dirId, false, opts.mode ?? FILE_MODE, 0);
+    // Empty files share one empty blob (blobs are never written in place): no file to create.
+    const empty = this.emptyDataId !== null && this.store.data(this.emptyDataId)?.size === 0 ? this.emptyDataId : null;
+    if (empty !== null) return this.entryOf(this.commit(path, [{ kind: 'create', meta, content: { shareDataId: empty } }])[0]!);
     const dataId = this.store.allocateDataId();
     await this.guard(path, async () => this.store.blobs.createEmpty(dataId), dataId);
     const again = this.resolveForCreate(path);
@@ -201,11 +207,8 @@ export class MarbleView implements FileSystemView, SessionHost {
       this.store.discardBlob(dataId);
       return this.createFile(path, opts);
     }
-    const [head] = this.commit(
-      path,
-      [{ kind: 'create', meta: this.newMeta(name, dirId, false, opts.mode ?? FILE_MODE, 0), content: { dataId, size: 0, hashes: Buffer.alloc(0), touched: [] } }],
-      dataId,
-    );
+    const [head] = this.commit(path, [{ kind: 'create', meta, content: { dataId, size: 0, hashes: Buffer.alloc(0), touched: [] } }], dataId);
+    this.emptyDataId = dataId;
     return this.entryOf(head!);
   }
 
