@@ -22,7 +22,7 @@ export interface SessionHost {
 /** Bytes written between two early write-backs (fdatasync) of a working copy. */
 const WRITE_BACK_BYTES = 32 * 1024 * 1024;
 /** Writes up to this size, with none queued, are written at once (a pwrite into the page cache takes microseconds). */
-const SYNC_WRITE = 64 * 1024;
+const SYNC_WRITE = 1024 * 1024;
 /** Bytes of writes queued but not yet written beyond which write() waits for them. */
 const MAX_QUEUED = 16 * 1024 * 1024;
 
@@ -87,8 +87,10 @@ export class FileWriteSession implements WriteSession {
       if (position > w.size) markHole(w, w.size, position);
       const whole = noteWrite(w, position, data);
       w.size = Math.max(w.size, end);
-      if (w.queued === 0 && data.length <= SYNC_WRITE && !whole) this.writeNow(w, position, data);
-      else this.queue(w, position, data, whole);
+      if (w.queued === 0 && data.length <= SYNC_WRITE) {
+        this.writeNow(w, position, data);
+        if (whole) this.hashWhole(w, whole, Promise.resolve(true));
+      } else this.queue(w, position, data, whole);
       this.writeBack(w, data.length);
       this.armIdle();
       if (w.queued > MAX_QUEUED) await w.io;
@@ -180,7 +182,11 @@ export class FileWriteSession implements WriteSession {
       }
     });
     w.io = written.then(() => undefined);
-    if (!whole) return;
+    if (whole) this.hashWhole(w, whole, written);
+  }
+
+  /** Has blocks a write fills whole hashed on the worker once the write has landed (`written` true). */
+  private hashWhole(w: Working, whole: { first: number; count: number }, written: Promise<boolean>): void {
     const hashes = written.then((ok) => (ok ? hashPool.hash(w.fd, whole.first * BLOCK_SIZE, whole.count) : undefined)).catch(() => undefined);
     for (let i = 0; i < whole.count; i++) w.hashing.set(whole.first + i, hashes.then((h) => h?.[i]));
   }
