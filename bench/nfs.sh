@@ -26,9 +26,13 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/marble-nfsbench.XXXXXX")
 export GANESHA_ANCHOR_DIR="$W/ganesha-state"
 MPID=
 cleanup() {
-  [ -n "$MPID" ] && kill "$MPID" 2>/dev/null && for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
-  [ -n "$MPID" ] && kill -9 "$MPID" 2>/dev/null
-  "$TOOLS/ganesha-anchor.sh" stop >/dev/null 2>&1 || true
+  # No set -e here: a kill of a server already gone must not skip stopping the other.
+  set +e
+  if [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; then
+    for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$MPID" 2>/dev/null
+  fi
+  "$TOOLS/ganesha-anchor.sh" stop >/dev/null 2>&1
   rm -rf "$W"
 }
 trap cleanup EXIT
