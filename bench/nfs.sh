@@ -7,7 +7,9 @@
 #   nfs ganesha upload 805.45 MB/s
 #   nfs ratio upload 0.33            marble/ganesha; for list_500 (a time) ganesha/marble,
 #                                    so above 1 is always "Marble is better"
-# Env: passed through to nfs-throughput.sh (SIZE_MB default 256, RUNS, NSMALL, SMALL_KB, LIST_RUNS).
+# Env: PASSES (default 2: ganesha then marble, then marble then ganesha; each figure is the
+# mean over the passes); the rest is passed to nfs-throughput.sh (SIZE_MB default 256, RUNS,
+# NSMALL, SMALL_KB, LIST_RUNS).
 # Needs a build (dist/), libnfs-utils, and nfs-ganesha nfs-ganesha-vfs gcc for the anchor.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +26,13 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/marble-nfsbench.XXXXXX")
 export GANESHA_ANCHOR_DIR="$W/ganesha-state"
 MPID=
 cleanup() {
-  [ -n "$MPID" ] && kill "$MPID" 2>/dev/null && for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
-  [ -n "$MPID" ] && kill -9 "$MPID" 2>/dev/null
-  "$TOOLS/ganesha-anchor.sh" stop >/dev/null 2>&1 || true
+  # No set -e here: a kill of a server already gone must not skip stopping the other.
+  set +e
+  if [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; then
+    for _ in $(seq 1 100); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$MPID" 2>/dev/null
+  fi
+  "$TOOLS/ganesha-anchor.sh" stop >/dev/null 2>&1
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -65,8 +71,23 @@ measure() {   # NAME PORT MOUNTPORT EXPORT
     /^nfs-throughput: remove .* one libnfs session/ { print "session_remove", $(NF-1), $NF }
   ' "$out"
 }
-measure ganesha "$GP" "$GM" "$W/ganesha" > "$W/ganesha.tsv"
-measure marble "$NP" "$NP" / > "$W/marble.tsv"
+# Each pass measures both servers; the order flips every pass and dirty pages are flushed
+# before each measurement, so neither server runs while the disk writes back the other's files.
+PASSES=${PASSES:-2}
+: > "$W/ganesha.all"; : > "$W/marble.all"
+for pass in $(seq 1 "$PASSES"); do
+  if [ $((pass % 2)) = 1 ]; then order="ganesha marble"; else order="marble ganesha"; fi
+  for s in $order; do
+    sync
+    if [ "$s" = ganesha ]; then measure ganesha "$GP" "$GM" "$W/ganesha" >> "$W/ganesha.all"
+    else measure marble "$NP" "$NP" / >> "$W/marble.all"; fi
+  done
+done
+# one line per figure: the mean over the passes
+for s in ganesha marble; do
+  awk '{ n[$1]++; v[$1] += $2; u[$1] = $3; if (!($1 in o)) { o[$1] = ++k; name[k] = $1 } }
+       END { for (i = 1; i <= k; i++) { f = name[i]; printf "%s %.4g %s\n", f, v[f] / n[f], u[f] } }' "$W/$s.all" > "$W/$s.tsv"
+done
 
 while read -r n v u; do
   echo "nfs marble $n $v $u"

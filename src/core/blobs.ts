@@ -193,6 +193,11 @@ export class BlobStore {
     return open(this.path(id), flags);
   }
 
+  /** Opens blob `id` to read and write (creating it empty, mode 0600, if `create`); returns the descriptor. */
+  openDescriptor(id: number, create: boolean): number {
+    return openSync(this.path(id), create ? 'w+' : 'r+', 0o600);
+  }
+
   /** Hashes the given blocks of a blob by reading them back. */
   async hashBlocks(id: number, size: number, blocks: readonly number[]): Promise<Map<number, Buffer>> {
     const out = new Map<number, Buffer>();

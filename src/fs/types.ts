@@ -59,6 +59,11 @@ export interface ReadHandle {
  */
 export interface WriteSession {
   readonly key: string;
+  /**
+   * Resolves once the write is taken; the bytes may land later (the caller leaves `data`
+   * unchanged). A write that fails to land makes the next flush/close throw and drop the
+   * writes not yet committed.
+   */
   write(position: number, data: Buffer): Promise<void>;
   truncate(size: number): Promise<void>;
   /** Commits what was written so far as one change (nothing if nothing changed). */

@@ -36,6 +36,8 @@ export interface ViewOptions {
 }
 
 const DEFAULT_PAGE = 1000;
+/** Listing pages kept (see MarbleView.pages). */
+const PAGE_CACHE = 64;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 const SYMLINK_MODE = 0o777;
@@ -49,11 +51,16 @@ export class MarbleView implements FileSystemView, SessionHost {
   private readonly sessions = new Map<string, FileWriteSession>();
   private readonly idleMs: number;
   private readonly contentWaitMs: number;
+  /** Pages of folder listings until the next commit: clients list a folder page by page, and often again. */
+  private readonly pages = new Map<string, ListPage>();
+  /** The blob empty files share, once one exists (checked before each use: it may be freed). */
+  private emptyDataId: number | null = null;
 
   constructor(readonly store: Store, opts: ViewOptions = {}) {
     this.tree = new Tree(store);
     this.idleMs = opts.idleCommitMs ?? 1000;
     this.contentWaitMs = opts.contentWaitMs ?? 2000;
+    store.onCommit(() => this.pages.clear());
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -68,10 +75,17 @@ export class MarbleView implements FileSystemView, SessionHost {
     const limit = Math.max(1, Math.min(opts.limit ?? DEFAULT_PAGE, 10_000));
     switch (target.kind) {
       case 'dir': {
-        const { shown, lastName } = this.tree.children(target.tree, target.merged, after, limit);
-        let entries = shown.map(({ head, name }) => this.tree.headEntry(head, target.tree, name));
-        if (target.tree.kind === 'main' && target.dirId === ROOT_NODE && after === '') entries = [...this.virtualRootEntries(), ...entries];
-        return { entries, cursor: lastName };
+        const key = `${target.tree.kind === 'split' ? target.tree.instanceId : ''}/${target.merged.join('/')}/${limit}/${after}`;
+        let page = this.pages.get(key);
+        if (!page) {
+          const { shown, lastName } = this.tree.children(target.tree, target.merged, after, limit);
+          let entries = shown.map(({ head, name }) => this.tree.headEntry(head, target.tree, name));
+          if (target.tree.kind === 'main' && target.dirId === ROOT_NODE && after === '') entries = [...this.virtualRootEntries(), ...entries];
+          page = { entries, cursor: lastName };
+          if (this.pages.size >= PAGE_CACHE) this.pages.clear();
+          this.pages.set(key, page);
+        }
+        return { entries: [...page.entries], cursor: page.cursor };
       }
       case 'splits':
         return {
@@ -194,6 +208,10 @@ export class MarbleView implements FileSystemView, SessionHost {
       if (existing.isDir) throw IsDir(path);
       return this.entryOf(existing);
     }
+    const meta = this.newMeta(name, dirId, false, opts.mode ?? FILE_MODE, 0);
+    // Empty files share one empty blob (blobs are never written in place): no file to create.
+    const empty = this.emptyDataId !== null && this.store.data(this.emptyDataId)?.size === 0 ? this.emptyDataId : null;
+    if (empty !== null) return this.entryOf(this.commit(path, [{ kind: 'create', meta, content: { shareDataId: empty } }])[0]!);
     const dataId = this.store.allocateDataId();
     await this.guard(path, async () => this.store.blobs.createEmpty(dataId), dataId);
     const again = this.resolveForCreate(path);
@@ -201,11 +219,8 @@ export class MarbleView implements FileSystemView, SessionHost {
       this.store.discardBlob(dataId);
       return this.createFile(path, opts);
     }
-    const [head] = this.commit(
-      path,
-      [{ kind: 'create', meta: this.newMeta(name, dirId, false, opts.mode ?? FILE_MODE, 0), content: { dataId, size: 0, hashes: Buffer.alloc(0), touched: [] } }],
-      dataId,
-    );
+    const [head] = this.commit(path, [{ kind: 'create', meta, content: { dataId, size: 0, hashes: Buffer.alloc(0), touched: [] } }], dataId);
+    this.emptyDataId = dataId;
     return this.entryOf(head!);
   }
 

@@ -1,10 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { close, closeSync, fdatasync, fsync, ftruncate, write as writeCb, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { BLOCK_SIZE, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
 import type { Head } from '../core/model.js';
 import { nowNs } from '../core/model.js';
 import type { Store } from '../core/store.js';
 import { ContentUnavailable, fromSystemError, NotFound } from './errors.js';
+import { hashPool } from './hash-pool.js';
 import type { Entry, WriteSession } from './types.js';
 
 export interface SessionHost {
@@ -17,29 +19,52 @@ export interface SessionHost {
   ended(session: FileWriteSession): void;
 }
 
-/**
- * Random-access writes to one file, collected in a working copy (a clone of the current
- * blob) and committed as one change on flush, close, or after `idleMs` without writes.
- * Only blocks whose hash differs from the version it replaces are recorded as written.
- */
 /** Bytes written between two early write-backs (fdatasync) of a working copy. */
 const WRITE_BACK_BYTES = 32 * 1024 * 1024;
+/** Writes up to this size, with none queued, are written at once (a pwrite into the page cache takes microseconds). */
+const SYNC_WRITE = 1024 * 1024;
+/** Bytes of writes queued but not yet written beyond which write() waits for them. */
+const MAX_QUEUED = 16 * 1024 * 1024;
+
+const writeFd = promisify(writeCb);
+const fsyncFd = promisify(fsync);
+const fdatasyncFd = promisify(fdatasync);
+const ftruncateFd = promisify(ftruncate);
+const closeFd = promisify(close);
 
 interface Working {
   dataId: number;
-  fh: FileHandle;
+  fd: number;
   size: number;
   /** blocks whose hash must be read back at commit */
   dirty: Set<number>;
   /** blocks whose final hash is already known: filled by one sequential run, or all zeros */
   hashed: Map<number, Buffer>;
+  /** whole blocks being hashed on the worker (undefined if that failed: then they are read back) */
+  hashing: Map<number, Promise<Buffer | undefined>>;
   /** the block a sequential run of writes is filling, hashed as it arrives */
-  run: { block: number; filled: number; hash: Hash } | null;
+  run: { block: number; filled: number; hash: Hash | null } | null;
+  /** writes issued to the working copy, in order; never rejects (see `failed`) */
+  io: Promise<void>;
+  /** bytes issued to `io` and not yet written */
+  queued: number;
+  /** the first write that failed: the uncommitted writes are dropped and flush reports it */
+  failed: unknown;
   /** bytes written since the last early write-back, and that write-back */
   unsynced: number;
   syncing: Promise<void> | null;
 }
 
+/**
+ * Random-access writes to one file, collected in a working copy (a clone of the current
+ * blob) and committed as one change on flush, close, or after `idleMs` without writes.
+ * Only blocks whose hash differs from the version it replaces are recorded as written.
+ *
+ * A write is taken, not finished, when write() resolves: the bytes reach the working copy
+ * in order behind it (large ones through the thread pool), and whole blocks are hashed on
+ * a worker as they land. flush()/close() wait for all of it; if a write failed, they drop
+ * the uncommitted writes (the file stays at its last committed version) and throw.
+ */
 export class FileWriteSession implements WriteSession {
   private working: Working | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -57,27 +82,28 @@ export class FileWriteSession implements WriteSession {
   write(position: number, data: Buffer): Promise<void> {
     return this.serial(async () => {
       const w = this.working ?? (await this.ensureWorking());
-      let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await w.fh.write(data, done, data.length - done, position + done);
-        done += bytesWritten;
-      }
+      if (w.failed) throw w.failed;
       const end = position + data.length;
       if (position > w.size) markHole(w, w.size, position);
-      noteWrite(w, position, data);
+      const whole = noteWrite(w, position, data);
       w.size = Math.max(w.size, end);
+      if (w.queued === 0 && data.length <= SYNC_WRITE) {
+        this.writeNow(w, position, data);
+        if (whole) this.hashWhole(w, whole, Promise.resolve(true));
+      } else this.queue(w, position, data, whole);
       this.writeBack(w, data.length);
       this.armIdle();
+      if (w.queued > MAX_QUEUED) await w.io;
     });
   }
 
   truncate(size: number): Promise<void> {
     return this.serial(async () => {
-      const w = await this.ensureWorking();
-      await w.fh.truncate(size);
+      const w = await this.settled();
+      await ftruncateFd(w.fd, size);
       if (size > w.size) markHole(w, w.size, size);
       else {
-        for (const b of w.hashed.keys()) if (b * BLOCK_SIZE + BLOCK_SIZE > size) w.hashed.delete(b);
+        for (const b of [...w.hashed.keys(), ...w.hashing.keys()]) if (b * BLOCK_SIZE + BLOCK_SIZE > size) forget(w, b);
         if (w.run && w.run.block * BLOCK_SIZE + w.run.filled > size) w.run = null;
         markDirty(w.dirty, size, w.size);
         if (size % BLOCK_SIZE) w.dirty.add(Math.floor(size / BLOCK_SIZE));
@@ -99,11 +125,7 @@ export class FileWriteSession implements WriteSession {
 
   async abort(): Promise<void> {
     await this.serial(async () => {
-      if (!this.working) return;
-      await this.working.syncing;
-      await this.working.fh.close().catch(() => undefined);
-      this.host.store.discardBlob(this.working.dataId);
-      this.working = null;
+      if (this.working) await this.discard(this.working);
     });
     this.end();
   }
@@ -131,6 +153,70 @@ export class FileWriteSession implements WriteSession {
     this.idleTimer.unref();
   }
 
+  /** A small write with nothing queued before it: one pwrite into the page cache, now. */
+  private writeNow(w: Working, position: number, data: Buffer): void {
+    try {
+      for (let done = 0; done < data.length; ) done += writeSync(w.fd, data, done, data.length - done, position + done);
+    } catch (e) {
+      w.failed = e;
+      throw e;
+    }
+  }
+
+  /**
+   * Queues a write behind the others (the caller keeps `data` unchanged until it is
+   * written), then has the whole blocks it filled, if any, hashed on the worker.
+   */
+  private queue(w: Working, position: number, data: Buffer, whole: { first: number; count: number } | null): void {
+    w.queued += data.length;
+    const written = w.io.then(async () => {
+      try {
+        if (w.failed) return false;
+        for (let done = 0; done < data.length; ) done += (await writeFd(w.fd, data, done, data.length - done, position + done)).bytesWritten;
+        return true;
+      } catch (e) {
+        w.failed ??= e;
+        return false;
+      } finally {
+        w.queued -= data.length;
+      }
+    });
+    w.io = written.then(() => undefined);
+    if (whole) this.hashWhole(w, whole, written);
+  }
+
+  /** Has blocks a write fills whole hashed on the worker once the write has landed (`written` true). */
+  private hashWhole(w: Working, whole: { first: number; count: number }, written: Promise<boolean>): void {
+    const hashes = written.then((ok) => (ok ? hashPool.hash(w.fd, whole.first * BLOCK_SIZE, whole.count) : undefined)).catch(() => undefined);
+    for (let i = 0; i < whole.count; i++) w.hashing.set(whole.first + i, hashes.then((h) => h?.[i]));
+  }
+
+  /** The working copy with every queued write and hash done; throws (dropping it) if a write failed. */
+  private async settled(): Promise<Working> {
+    const w = this.working ?? (await this.ensureWorking());
+    await w.io;
+    for (const [b, h] of w.hashing) {
+      const hash = await h;
+      if (w.hashing.get(b) !== h) continue;
+      w.hashing.delete(b);
+      if (hash) w.hashed.set(b, hash);
+    }
+    if (w.failed) {
+      await this.discard(w);
+      throw w.failed;
+    }
+    return w;
+  }
+
+  private async discard(w: Working): Promise<void> {
+    await w.io;
+    await Promise.all(w.hashing.values());
+    await w.syncing;
+    if (this.working === w) this.working = null;
+    await closeFd(w.fd).catch(() => undefined);
+    this.host.store.discardBlob(w.dataId);
+  }
+
   /**
    * Starts write-back of what was written so far once enough has piled up, so the fsync at
    * commit only waits for the tail. One at a time; never awaited by writes.
@@ -139,14 +225,16 @@ export class FileWriteSession implements WriteSession {
     w.unsynced += bytes;
     if (w.unsynced < WRITE_BACK_BYTES || w.syncing) return;
     w.unsynced = 0;
-    w.syncing = w.fh.datasync().then(
-      () => {
-        w.syncing = null;
-      },
-      () => {
-        w.syncing = null; // the fsync at commit reports any error
-      },
-    );
+    w.syncing = w.io
+      .then(() => fdatasyncFd(w.fd))
+      .then(
+        () => {
+          w.syncing = null;
+        },
+        () => {
+          w.syncing = null; // the fsync at commit reports any error
+        },
+      );
   }
 
   private async ensureWorking(): Promise<Working> {
@@ -155,10 +243,30 @@ export class FileWriteSession implements WriteSession {
     if (head.pending) throw ContentUnavailable(this.path);
     const store = this.host.store;
     const dataId = store.allocateDataId();
-    if (head.dataId !== null) await store.blobs.clone(head.dataId, dataId);
-    else store.blobs.createEmpty(dataId);
-    const fh = await store.blobs.openFile(dataId, 'r+');
-    this.working = { dataId, fh, size: head.size, dirty: new Set(), hashed: new Map(), run: null, unsynced: 0, syncing: null };
+    // An empty file needs no copy: a new blob is all it takes.
+    const clone = head.dataId !== null && head.size > 0;
+    let fd: number;
+    try {
+      if (clone) await store.blobs.clone(head.dataId!, dataId);
+      fd = store.blobs.openDescriptor(dataId, !clone);
+    } catch (e) {
+      store.discardBlob(dataId);
+      throw e;
+    }
+    this.working = {
+      dataId,
+      fd,
+      size: head.size,
+      dirty: new Set(),
+      hashed: new Map(),
+      hashing: new Map(),
+      run: null,
+      io: Promise.resolve(),
+      queued: 0,
+      failed: undefined,
+      unsynced: 0,
+      syncing: null,
+    };
     return this.working;
   }
 
@@ -169,14 +277,20 @@ export class FileWriteSession implements WriteSession {
   }
 
   private async commitWorking(): Promise<Entry> {
-    const w = this.working;
-    if (!w) return this.host.entryOf(this.head());
+    if (!this.working) return this.host.entryOf(this.head());
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    const w = await this.settled();
     const store = this.host.store;
     await w.syncing;
-    await w.fh.sync();
-    await w.fh.close();
+    try {
+      await fsyncFd(w.fd);
+    } catch (e) {
+      // After a failed fsync the kernel may have dropped the pages: the copy cannot be trusted.
+      await this.discard(w);
+      throw e;
+    }
     this.working = null;
+    closeSync(w.fd);
     // Rebase onto whatever is current now: a write that landed meanwhile stays in history.
     const head = this.host.currentHead(this.key);
     if (!head) {
@@ -188,7 +302,7 @@ export class FileWriteSession implements WriteSession {
     base.copy(hashes, 0, 0, Math.min(base.length, hashes.length));
     const blocks = blockCount(w.size);
     // A run that ends exactly at the end of the file has hashed its last, partial block.
-    if (w.run && w.run.filled > 0 && w.run.block * BLOCK_SIZE + w.run.filled === w.size) w.hashed.set(w.run.block, w.run.hash.digest());
+    if (w.run?.hash && w.run.filled > 0 && w.run.block * BLOCK_SIZE + w.run.filled === w.size) w.hashed.set(w.run.block, w.run.hash.digest());
     w.run = null;
     for (const [b, h] of w.hashed) {
       if (b >= blocks) continue;
@@ -225,12 +339,14 @@ export class FileWriteSession implements WriteSession {
  * Records a write of `data` at `position`. A run of writes that starts on a block boundary
  * and continues where the last one ended (a file written front to back, as NFS clients do)
  * is hashed as it arrives, so commit need not read it back; anything else marks blocks dirty.
+ * Returns the blocks the write fills whole from a block boundary: those are left to the
+ * worker (see queue); the run hashes only the pieces of blocks, on this thread.
  */
-function noteWrite(w: Working, position: number, data: Buffer): void {
+function noteWrite(w: Working, position: number, data: Buffer): { first: number; count: number } | null {
   const end = position + data.length;
   const first = Math.floor(position / BLOCK_SIZE);
   const last = Math.floor((end - 1) / BLOCK_SIZE);
-  for (let b = first; b <= last; b++) w.hashed.delete(b);
+  for (let b = first; b <= last; b++) forget(w, b);
   const run = w.run;
   const continues = run !== null && run.block * BLOCK_SIZE + run.filled === position;
   if (!continues) {
@@ -238,25 +354,39 @@ function noteWrite(w: Working, position: number, data: Buffer): void {
     if (run && first <= run.block && last >= run.block) w.run = null;
     if (position % BLOCK_SIZE !== 0) {
       markDirty(w.dirty, position, end);
-      return;
+      return null;
     }
-    w.run = { block: first, filled: 0, hash: createHash('sha256') };
+    w.run = { block: first, filled: 0, hash: null };
   }
   const r = w.run!;
+  let whole: { first: number; count: number } | null = null;
   let at = 0;
   while (at < data.length) {
     const take = Math.min(BLOCK_SIZE - r.filled, data.length - at);
-    r.hash.update(data.subarray(at, at + take));
-    r.filled += take;
-    at += take;
     w.dirty.add(r.block); // read back at commit only if the run does not cover it after all
-    if (r.filled === BLOCK_SIZE) {
-      w.hashed.set(r.block, r.hash.digest());
+    if (take === BLOCK_SIZE) {
+      if (whole) whole.count++;
+      else whole = { first: r.block, count: 1 };
+    } else {
+      r.hash ??= createHash('sha256');
+      r.hash.update(data.subarray(at, at + take));
+      r.filled += take;
+    }
+    at += take;
+    if (take === BLOCK_SIZE || r.filled === BLOCK_SIZE) {
+      if (r.hash && r.filled === BLOCK_SIZE) w.hashed.set(r.block, r.hash.digest());
       r.block++;
       r.filled = 0;
-      r.hash = createHash('sha256');
+      r.hash = null;
     }
   }
+  return whole;
+}
+
+/** Block `b` changes: any hash known or on its way for it no longer holds. */
+function forget(w: Working, b: number): void {
+  w.hashed.delete(b);
+  w.hashing.delete(b);
 }
 
 let zeroBlockHash: Buffer | null = null;
@@ -275,6 +405,7 @@ function markHole(w: Working, start: number, end: number): void {
   zeroBlockHash ??= createHash('sha256').update(Buffer.alloc(BLOCK_SIZE)).digest();
   markDirty(w.dirty, start, firstWhole * BLOCK_SIZE);
   for (let b = firstWhole; b < endWhole; b++) {
+    w.hashing.delete(b);
     w.hashed.set(b, zeroBlockHash);
     w.dirty.delete(b);
   }

@@ -44,8 +44,9 @@ export type RpcBody = ((w: XdrWriter) => void) & {
 
 /**
  * A procedure. `args` is positioned at the procedure's arguments and holds
- * views into the request record, valid until the handler's promise settles
- * (copy what you keep longer). Throwing an XdrError decode error (the args were
+ * views into the request record. The record is the handler's: nothing else
+ * reuses or changes it, so views may be kept after the reply (a WRITE's data is
+ * written behind it). Throwing an XdrError decode error (the args were
  * malformed) yields GARBAGE_ARGS; any other throw yields SYSTEM_ERR and is logged.
  * The returned body function runs once, after the handler settles; if it throws
  * the partial reply is discarded and SYSTEM_ERR sent instead.

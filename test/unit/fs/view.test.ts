@@ -190,3 +190,49 @@ t.test('properties of many entries at once', async (t) => {
   const props = await view.getPropsOf(keys);
   t.same(props.map((m) => [...m]), [[], [], [], [['x:b', '2']]]);
 });
+
+t.test('empty files share one empty blob; writing one leaves the others empty', async (t) => {
+  const { view, store } = makeView(t);
+  const blobsBefore = store.stats().blobs;
+  await view.createFile('/a');
+  await view.createFile('/b');
+  await view.createFile('/c', { mode: 0o600 });
+  t.equal(store.stats().blobs, blobsBefore + 1, 'one blob for three empty files');
+  const s = await view.openWrite('/b');
+  await s.write(0, Buffer.from('bee'));
+  await s.close();
+  t.equal((await readAll(await view.openRead('/b'))).toString(), 'bee');
+  for (const p of ['/a', '/c']) {
+    t.equal((await view.stat(p)).size, 0, `${p} still empty`);
+    t.equal((await readAll(await view.openRead(p))).length, 0, `${p} reads empty`);
+  }
+  t.equal((await view.stat('/c')).mode, 0o600, 'mode kept');
+  await view.remove('/a');
+  await view.remove('/c');
+  await view.createFile('/d');
+  t.equal((await readAll(await view.openRead('/d'))).length, 0, 'a file created after the others went is empty too');
+});
+
+t.test('a listing kept between calls shows every commit', async (t) => {
+  const { view } = makeView(t);
+  await view.mkdir('/d');
+  for (const n of ['a', 'b', 'c']) await view.writeFile(`/d/${n}`, chunks(n));
+  const names = async (limit: number) => {
+    const out: string[] = [];
+    for (let cursor: string | null = null; ; ) {
+      const page = await view.list('/d', { cursor, limit });
+      out.push(...page.entries.map((e) => `${e.name}:${e.size}`));
+      if (page.cursor === null) return out;
+      cursor = page.cursor;
+    }
+  };
+  t.same(await names(2), ['a:1', 'b:1', 'c:1']);
+  t.same(await names(2), ['a:1', 'b:1', 'c:1'], 'same again');
+  await view.writeFile('/d/b', chunks('bigger'));
+  await view.writeFile('/d/bb', chunks('x'));
+  await view.remove('/d/c');
+  t.same(await names(2), ['a:1', 'b:6', 'bb:1'], 'sizes, new and removed names after commits');
+  const page = await view.list('/d', { limit: 10 });
+  page.entries.pop();
+  t.equal((await view.list('/d', { limit: 10 })).entries.length, 3, "a caller changing its page does not change the next caller's");
+});

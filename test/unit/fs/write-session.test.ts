@@ -103,3 +103,47 @@ t.test('random writes, truncates and rewrites (seeded mix) keep hashes right', a
     await checkHashes(t, fx, '/r', model);
   }
 });
+
+t.test('whole blocks hashed on the worker: big aligned writes, rewrites and truncates before commit', async (t) => {
+  const fx = makeView(t);
+  let model: Buffer = randomBytes(BLOCK_SIZE * 3 + 11);
+  await fx.view.writeFile('/big', chunks(model));
+  const s = await fx.view.openWrite('/big');
+  const steps: Array<[number, number] | ['truncate', number]> = [
+    [0, BLOCK_SIZE * 8], // eight whole blocks, as one 1 MiB NFS WRITE
+    [BLOCK_SIZE * 8, BLOCK_SIZE * 8],
+    [BLOCK_SIZE * 2, BLOCK_SIZE * 2], // rewritten while their first hashes may still be on their way
+    [BLOCK_SIZE * 5 + 7, 100], // a piece inside a block hashed whole before
+    ['truncate', BLOCK_SIZE * 12 + 5],
+    [BLOCK_SIZE * 12, BLOCK_SIZE * 2 + 9], // whole blocks after a partial one, growing the file
+  ];
+  for (const step of steps) {
+    if (step[0] === 'truncate') {
+      await s.truncate(step[1]);
+      model = resize(model, step[1]);
+    } else {
+      const data = randomBytes(step[1]);
+      await s.write(step[0], data);
+      model = apply(model, step[0], data);
+    }
+  }
+  await s.close();
+  await checkHashes(t, fx, '/big', model);
+});
+
+t.test('a write is taken before it lands: reads after flush see every byte, in order', async (t) => {
+  const fx = makeView(t);
+  await fx.view.writeFile('/o', chunks(''));
+  const s = await fx.view.openWrite('/o');
+  let model: Buffer = Buffer.alloc(0);
+  // Overlapping large writes queue behind each other; the last one written must win.
+  for (let i = 0; i < 6; i++) {
+    const data = Buffer.alloc(BLOCK_SIZE * 2 + 1000, i + 1);
+    const at = i * 1000;
+    await s.write(at, data);
+    model = apply(model, at, data);
+  }
+  await s.flush();
+  await checkHashes(t, fx, '/o', model);
+  await s.close();
+});
