@@ -160,17 +160,22 @@ export class BlobStore {
   async writeManyDurable(items: ReadonlyArray<{ id: number; data: Buffer }>): Promise<void> {
     const fds: number[] = [];
     try {
-      for (const { id, data } of items) {
-        const fd = openSync(this.path(id), 'w', 0o600);
-        fds.push(fd);
-        for (let pending = [data]; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
-      }
-      await Promise.all(fds.map((fd) => new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())))));
+      // Off the main thread (creating a file can wait on the journal), all written before any
+      // is synced, so that few journal commits cover them all.
+      const written = await Promise.allSettled(
+        items.map(async ({ id, data }) => {
+          const fd = await openFd(this.path(id), 'w', 0o600);
+          fds.push(fd);
+          await writeAll(fd, [data]);
+        }),
+      );
+      const synced = written.some((w) => w.status === 'rejected') ? written : await Promise.allSettled(fds.map((fd) => fdatasyncFd(fd)));
+      for (const r of synced) if (r.status === 'rejected') throw r.reason;
     } catch (e) {
       for (const { id } of items) this.remove(id);
       throw e;
     } finally {
-      for (const fd of fds) closeSync(fd);
+      await Promise.all(fds.map((fd) => closeFd(fd).catch(() => undefined)));
     }
   }
 

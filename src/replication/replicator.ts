@@ -34,6 +34,8 @@ export interface PeerStatus {
 }
 
 const BACKOFF_MIN_MS = 500;
+/** Inline content received and not yet durable, beyond which peers are not read from. */
+const INLINE_QUEUE_MAX = 8 * 1024 * 1024;
 const BACKOFF_MAX_MS = 60_000;
 
 /**
@@ -53,7 +55,11 @@ export class Replicator implements SessionHost {
   private readonly dialers: Array<{ stop(): void }> = [];
   private stopped = false;
   /** Inline content verified and waiting to be written, in arrival order. */
-  private readonly inline: Array<{ changeId: string; dataId: number; size: number; hashes: Buffer; data: Buffer }> = [];
+  private inline: Array<{ changeId: string; dataId: number; size: number; hashes: Buffer; data: Buffer }> = [];
+  private inlineBytes = 0;
+  private storing = false;
+  /** Sessions not read from until the inline content queued has been written. */
+  private readonly paused = new Set<PeerSession>();
   /** What inbound sessions bind their proof to: this server's certificate, or nothing over plain ws. */
   private readonly inboundBinding: Buffer;
 
@@ -108,6 +114,7 @@ export class Replicator implements SessionHost {
 
   closed(session: PeerSession): void {
     this.all.delete(session);
+    this.paused.delete(session);
     this.fetcher.removeSource(session);
     if (this.sessions.get(session.peerId) === session) {
       this.sessions.delete(session.peerId);
@@ -115,7 +122,29 @@ export class Replicator implements SessionHost {
     }
   }
 
-  receive(_session: PeerSession, change: Change, inline: Buffer | null): void {
+  /**
+   * Stores a frame's changes in one transaction, up to the first that breaks the protocol
+   * (which is then thrown: what came before it stays stored).
+   */
+  receive(session: PeerSession, changes: readonly Change[], inline: ReadonlyArray<Buffer | null>): void {
+    let error: unknown = null;
+    this.store.atomically(() => {
+      for (let i = 0; i < changes.length && !error; i++) {
+        try {
+          this.receiveOne(changes[i]!, inline[i] ?? null);
+        } catch (e) {
+          error = e;
+        }
+      }
+    });
+    if (this.inlineBytes > INLINE_QUEUE_MAX && !this.paused.has(session)) {
+      this.paused.add(session);
+      session.pauseReading();
+    }
+    if (error) throw error;
+  }
+
+  private receiveOne(change: Change, inline: Buffer | null): void {
     let lie: unknown = null;
     for (const missing of this.store.receive(change)) {
       if (!inline || missing.changeId !== change.id) this.fetcher.enqueue(missing.changeId);
@@ -165,8 +194,8 @@ export class Replicator implements SessionHost {
 
   /**
    * Small content came with its change: verify it against the recorded hashes now (a lie
-   * closes the session), then store it with others that arrived in the same moment, so
-   * their fsyncs overlap instead of running one by one.
+   * closes the session), then store it with the others that arrive until the batch before
+   * is durable: one round of fsyncs and one transaction per batch, not per file.
    */
   private applyInline(change: Change, inline: Buffer): void {
     const plan = this.store.contentPlan(change.id);
@@ -177,20 +206,39 @@ export class Replicator implements SessionHost {
       throw new ProtocolError('MARBLE_BAD_HASH', `inline content of ${change.id} does not match its block hashes`, CLOSE.badHash);
     }
     this.inline.push({ changeId: change.id, dataId: this.store.allocateDataId(), size: plan.size, hashes: plan.hashes, data: inline });
-    if (this.inline.length === 1) setImmediate(() => void this.storeInline());
+    this.inlineBytes += inline.length;
+    if (!this.storing) {
+      this.storing = true;
+      setImmediate(() => void this.storeInline());
+    }
   }
 
   private async storeInline(): Promise<void> {
-    const batch = this.inline.splice(0);
-    try {
-      await this.store.blobs.writeManyDurable(batch.map((b) => ({ id: b.dataId, data: b.data })));
-    } catch (e) {
-      this.log.warn({ err: e }, 'could not store received content; fetching it again');
-      for (const b of batch) this.fetcher.enqueue(b.changeId);
-      return;
+    while (this.inline.length && !this.stopped) {
+      const batch = this.inline;
+      this.inline = [];
+      try {
+        await this.store.blobs.writeManyDurable(batch.map((b) => ({ id: b.dataId, data: b.data })));
+        // The store may be closed once stopped; these are fetched again after the restart.
+        if (!this.stopped) {
+          this.store.atomically(() => {
+            for (const b of batch) if (!this.store.materialize(b.changeId, b.dataId, b.size, b.hashes)) this.store.discardBlob(b.dataId);
+          });
+        }
+      } catch (e) {
+        this.log.warn({ err: e }, 'could not store received content; fetching it again');
+        for (const b of batch) this.fetcher.enqueue(b.changeId);
+      }
+      this.inlineBytes -= batch.reduce((n, b) => n + b.data.length, 0);
+      if (this.inlineBytes <= INLINE_QUEUE_MAX) this.resumeReading();
     }
-    if (this.stopped) return; // the store may be closed; these are fetched again after the restart
-    for (const b of batch) if (!this.store.materialize(b.changeId, b.dataId, b.size, b.hashes)) this.store.discardBlob(b.dataId);
+    this.storing = false;
+    this.resumeReading();
+  }
+
+  private resumeReading(): void {
+    for (const s of this.paused) s.resumeReading();
+    this.paused.clear();
   }
 
   private track(session: PeerSession): PeerSession {

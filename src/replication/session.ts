@@ -9,11 +9,14 @@ import type { ContentSource } from './fetcher.js';
 import {
   BLOCK_HEADER,
   decodeBlock,
+  decodeChangesFrame,
   decodeMessage,
   writeBlockHeader,
+  encodeChangesFrame,
   encodeMessage,
   fromWire,
   INLINE_MAX,
+  isChangesFrame,
   PROTOCOL_VERSION,
   ProtocolError,
   toWire,
@@ -32,8 +35,8 @@ export interface SessionHost {
   /** The session authenticated; false means refuse it (e.g. a duplicate connection). */
   ready(session: PeerSession): boolean;
   closed(session: PeerSession): void;
-  /** A change arrived; returns once it is stored. */
-  receive(session: PeerSession, change: Change, inline: Buffer | null): void;
+  /** Changes arrived (with the content that came inline, per change); returns once they are stored. */
+  receive(session: PeerSession, changes: readonly Change[], inline: ReadonlyArray<Buffer | null>): void;
   connectedIds(): string[];
   announced(changeId: string): void;
   log: { info(o: object, m?: string): void; warn(o: object, m?: string): void; debug(o: object, m?: string): void };
@@ -148,6 +151,15 @@ export class PeerSession implements ContentSource {
     });
   }
 
+  /** Stops reading from the peer (its frames wait in the socket) until resumeReading. */
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
+  }
+
   announce(changeId: string): void {
     if (this.isReady) this.send({ t: 'have', change: changeId });
   }
@@ -174,8 +186,12 @@ export class PeerSession implements ContentSource {
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.isClosed) return;
     try {
-      if (isBinary) this.onBlock(data);
-      else this.onMessage(decodeMessage(data.toString('utf8')));
+      if (!isBinary) this.onMessage(decodeMessage(data.toString('utf8')));
+      else if (isChangesFrame(data)) {
+        this.checkAuthenticated('changes');
+        const { message, changes, contents } = decodeChangesFrame(data);
+        this.onChanges(message, changes, contents);
+      } else this.onBlock(data);
     } catch (e) {
       if (e instanceof ProtocolError) this.fail(e);
       else if (e instanceof ReplicationError) this.fail(new ProtocolError(e.code, e.message, CLOSE.outOfOrder));
@@ -186,8 +202,12 @@ export class PeerSession implements ContentSource {
     }
   }
 
+  private checkAuthenticated(what: string): void {
+    if (!this.authenticated) throw new ProtocolError('MARBLE_NOT_AUTHENTICATED', `${what} before authentication`, CLOSE.badFrame);
+  }
+
   private onMessage(m: Message): void {
-    if (!this.authenticated && m.t !== 'hello' && m.t !== 'auth') throw new ProtocolError('MARBLE_NOT_AUTHENTICATED', `${m.t} before authentication`, CLOSE.badFrame);
+    if (m.t !== 'hello' && m.t !== 'auth') this.checkAuthenticated(m.t);
     switch (m.t) {
       case 'hello':
         return this.onHello(m);
@@ -195,16 +215,10 @@ export class PeerSession implements ContentSource {
         return this.onAuth(m.sig);
       case 'state':
         return this.onState(m);
-      case 'changes':
-        if (!this.stateReceived) throw new ProtocolError('MARBLE_BAD_FRAME', 'changes before state');
-        this.noteInstances(m.instances ?? []);
-        for (const w of m.list) {
-          const { change, inline } = fromWire(w);
-          this.host.receive(this, change, inline);
-          this.changesReceived++;
-          if ((this.peerVector.get(change.origin) ?? 0) < change.counter) this.peerVector.set(change.origin, change.counter);
-        }
-        return;
+      case 'changes': {
+        const changes = m.list.map((w) => fromWire(w).change);
+        return this.onChanges(m, changes, changes.map(() => null));
+      }
       case 'want':
         void this.serve(m.req, m.change, m.blocks);
         return;
@@ -219,6 +233,21 @@ export class PeerSession implements ContentSource {
       case 'have':
         this.host.announced(m.change);
         return;
+    }
+  }
+
+  private onChanges(m: Extract<Message, { t: 'changes' }>, changes: readonly Change[], inline: ReadonlyArray<Buffer | null>): void {
+    if (!this.stateReceived) throw new ProtocolError('MARBLE_BAD_FRAME', 'changes before state');
+    this.noteInstances(m.instances ?? []);
+    try {
+      this.host.receive(this, changes, inline);
+    } finally {
+      // What was stored counts, also when a later change broke the protocol.
+      for (const change of changes) {
+        if (!this.host.store.hasChange(change.id)) break;
+        this.changesReceived++;
+        if ((this.peerVector.get(change.origin) ?? 0) < change.counter) this.peerVector.set(change.origin, change.counter);
+      }
     }
   }
 
@@ -325,6 +354,7 @@ export class PeerSession implements ContentSource {
         continue;
       }
       const list = [];
+      const contents: Buffer[] = [];
       const origins = new Set<string>();
       let inlineBytes = 0;
       for (const { seq, change } of rows) {
@@ -332,13 +362,20 @@ export class PeerSession implements ContentSource {
         this.cursor = seq;
         if (change.counter <= (this.peerVector.get(change.origin) ?? 0)) continue;
         const inline = this.inlineContent(change);
-        inlineBytes += inline?.length ?? 0;
-        list.push(toWire(change, inline));
+        if (inline) {
+          inlineBytes += inline.length;
+          contents.push(inline);
+        }
+        list.push(toWire(change, inline !== undefined));
         origins.add(change.origin);
         this.peerVector.set(change.origin, change.counter);
       }
-      const instances = store.instances().filter((i) => origins.has(i.id)).map((i) => ({ id: i.id, name: i.name, key: i.publicKey }));
-      if (list.length) this.send({ t: 'changes', list, instances });
+      if (list.length) {
+        const instances = store.instances().filter((i) => origins.has(i.id)).map((i) => ({ id: i.id, name: i.name, key: i.publicKey }));
+        const m: Message = { t: 'changes', list, instances };
+        if (!contents.length) this.send(m);
+        else if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeChangesFrame(m, contents), { binary: true });
+      }
       await this.drained();
     }
   }

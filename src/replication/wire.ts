@@ -6,11 +6,12 @@ import { checkName } from '../fs/paths.js';
 
 /**
  * The peer protocol's messages and their conversion at the edge (STYLE principle 1):
- * JSON text frames for control and changes, binary frames for content blocks. Everything
- * read from a peer is validated here, with every length bounded, before anything uses it.
+ * JSON text frames for control and changes, binary frames for content: blocks, and changes
+ * that carry their (small) content with them. Everything read from a peer is validated here,
+ * with every length bounded, before anything uses it.
  */
-/** 2: changes carry hard links (`link`) and symbolic links (`symlink`); a version 1 peer would take a link for an empty file. */
-export const PROTOCOL_VERSION = 2;
+/** 2: changes carry hard links (`link`) and symbolic links (`symlink`); a version 1 peer would take a link for an empty file. 3: changes travel in binary frames, small content as raw bytes beside them. */
+export const PROTOCOL_VERSION = 3;
 /** Largest WebSocket message accepted from a peer. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 /** Content of a change up to this size travels inline with the change. */
@@ -51,10 +52,11 @@ export interface WireChange {
   readonly hashes: string | null;
   readonly hlc: number;
   readonly merges?: string[];
-  readonly inline?: string;
   /** A hard link: the file node it names. */
   readonly link?: string;
   readonly symlink?: true;
+  /** 1: the change's content follows the JSON in its content frame (see encodeChangesFrame). */
+  readonly inline?: 1;
 }
 
 /** A peer sent something the protocol does not allow; `code` is the WebSocket close code. */
@@ -73,7 +75,7 @@ const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const CHANGE_ID = new RegExp(`^(${UUID}):([1-9][0-9]{0,14})$`);
 const INSTANCE_ID = new RegExp(`^${UUID}$`);
 
-export function toWire(c: Change, inline?: Buffer): WireChange {
+export function toWire(c: Change, inline = false): WireChange {
   return {
     id: c.id,
     node: c.nodeId,
@@ -91,12 +93,15 @@ export function toWire(c: Change, inline?: Buffer): WireChange {
     ...(c.merges.length ? { merges: [...c.merges] } : {}),
     ...(c.meta.linkTo !== null ? { link: c.meta.linkTo } : {}),
     ...(c.meta.symlink ? { symlink: true as const } : {}),
-    ...(inline ? { inline: inline.toString('base64') } : {}),
+    ...(inline ? { inline: 1 } : {}),
   };
 }
 
-/** Validates a change from a peer; returns it with its inline content, if any. */
-export function fromWire(w: unknown): { change: Change; inline: Buffer | null } {
+/**
+ * Validates a change from a peer. `inline` is the content its frame carried for it (only a
+ * changes content frame carries content, and only for changes flagged `inline`).
+ */
+export function fromWire(w: unknown, inline: Buffer | null = null): { change: Change; inline: Buffer | null } {
   const o = object(w, 'change');
   const id = str(o.id, 'change.id', 80);
   const m = CHANGE_ID.exec(id);
@@ -129,7 +134,7 @@ export function fromWire(w: unknown): { change: Change; inline: Buffer | null } 
     return { offset, length };
   });
   const merges = o.merges === undefined ? [] : array(o.merges, 'change.merges', 64).map((x) => changeId(x, 'change.merges[]'));
-  const inline = o.inline === undefined ? null : base64(o.inline, 'change.inline', (INLINE_MAX * 4) / 3 + 8);
+  if ((o.inline === 1) !== (inline !== null)) throw bad(`change ${id}: inline content only travels in a content frame, flagged inline: 1`);
   if (inline && inline.length !== size) throw bad(`change ${id}: inline content has ${inline.length} bytes, size says ${size}`);
   const mtime = str(o.mtime, 'change.mtime', 24);
   if (!/^-?[0-9]{1,21}$/.test(mtime)) throw bad(`change ${id}: malformed mtime`);
@@ -215,17 +220,58 @@ export function encodeMessage(m: Message): string {
   return JSON.stringify(m);
 }
 
-/** A content block frame: request id and block index (uint32 BE each), then the bytes. */
+/**
+ * A content block frame: request id and block index (uint32 BE each), then the bytes.
+ * Request ids start at 1: a binary frame whose first word is 0 is a changes content frame.
+ */
 export const BLOCK_HEADER = 8;
+const CHANGES_TAG = 0;
 
 export function writeBlockHeader(frame: Buffer, req: number, index: number): void {
   frame.writeUInt32BE(req, 0);
   frame.writeUInt32BE(index, 4);
 }
 
+export function isChangesFrame(frame: Buffer): boolean {
+  return frame.length >= 4 && frame.readUInt32BE(0) === CHANGES_TAG;
+}
+
 export function decodeBlock(frame: Buffer, maxBlock: number): { req: number; index: number; data: Buffer } {
   if (frame.length < 8 || frame.length > 8 + maxBlock) throw bad(`content frame of ${frame.length} bytes`);
   return { req: frame.readUInt32BE(0), index: frame.readUInt32BE(4), data: frame.subarray(8) };
+}
+
+/**
+ * A changes content frame: 0 and the JSON's length (uint32 BE each), a `changes` message
+ * as JSON, then the content of each change flagged `inline`, in list order, `size` bytes
+ * each. Small files travel as raw bytes beside their metadata, one frame for many.
+ */
+export function encodeChangesFrame(m: Extract<Message, { t: 'changes' }>, contents: readonly Buffer[]): Buffer {
+  const json = Buffer.from(encodeMessage(m));
+  const head = Buffer.allocUnsafe(BLOCK_HEADER);
+  head.writeUInt32BE(CHANGES_TAG, 0);
+  head.writeUInt32BE(json.length, 4);
+  return Buffer.concat([head, json, ...contents]);
+}
+
+/** Decodes a changes content frame into its message and each change with its content. */
+export function decodeChangesFrame(frame: Buffer): { message: Extract<Message, { t: 'changes' }>; changes: Change[]; contents: Array<Buffer | null> } {
+  if (frame.length < BLOCK_HEADER) throw bad(`changes frame of ${frame.length} bytes`);
+  const jsonEnd = BLOCK_HEADER + frame.readUInt32BE(4);
+  if (jsonEnd > frame.length) throw bad('changes frame: its JSON runs past the end');
+  const message = decodeMessage(frame.toString('utf8', BLOCK_HEADER, jsonEnd));
+  if (message.t !== 'changes') throw bad(`a content frame holds ${message.t}, not changes`);
+  let at = jsonEnd;
+  const contents = message.list.map((w) => {
+    const o = object(w, 'change');
+    if (o.inline === undefined) return null;
+    const size = int(o.size, 'change.size', 0, INLINE_MAX);
+    if (at + size > frame.length) throw bad('changes frame: inline content runs past the end');
+    return frame.subarray(at, (at += size));
+  });
+  if (at !== frame.length) throw bad(`changes frame: ${frame.length - at} bytes after the last inline content`);
+  const changes = message.list.map((w, i) => fromWire(w, contents[i]!).change);
+  return { message, changes, contents };
 }
 
 // ---- validation helpers --------------------------------------------------------------------

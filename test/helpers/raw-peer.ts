@@ -162,9 +162,9 @@ export function packedHashes(content: Buffer): Buffer {
 
 /**
  * A `create` change of a file in the root, as a peer would send it: `content` gives the size
- * and block hashes; `inline` puts these bytes (default: none) in the frame.
+ * and block hashes (send it with changesFrame to have bytes travel inline).
  */
-export function createChange(origin: string, counter: number, name: string, content: Buffer, inline?: Buffer): Json {
+export function createChange(origin: string, counter: number, name: string, content: Buffer): Json {
   const id = `${origin}:${counter}`;
   return {
     id,
@@ -180,8 +180,19 @@ export function createChange(origin: string, counter: number, name: string, cont
     ranges: content.length ? [[0, content.length]] : [],
     hashes: packedHashes(content).toString('base64'),
     hlc: Date.now(),
-    ...(inline ? { inline: inline.toString('base64') } : {}),
   };
+}
+
+/**
+ * A changes content frame (as wire.ts encodes it, written out here by hand): 0 and the JSON's
+ * length as uint32 BE, the `changes` message, then the inline bytes. Each change paired with
+ * bytes is flagged `inline: 1`; `tail` is appended as is (for frames that lie about lengths).
+ */
+export function changesFrame(list: ReadonlyArray<readonly [Json, Buffer | null]>, tail = Buffer.alloc(0)): Buffer {
+  const json = Buffer.from(JSON.stringify({ t: 'changes', list: list.map(([c, bytes]) => (bytes ? { ...c, inline: 1 } : c)) }));
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(json.length, 4);
+  return Buffer.concat([head, json, ...list.flatMap(([, bytes]) => (bytes ? [bytes] : [])), tail]);
 }
 
 /** A content frame: request id, block index, bytes (as session.ts encodes it). */

@@ -22,7 +22,7 @@ import { eventually } from '../helpers/cluster.js';
 import { startCountProxy, type CountProxy } from '../helpers/count-proxy.js';
 import { davUrl, listCollection, patternSha256, patternStream, put, request, sha256 } from '../helpers/http.js';
 import { freePort, MiB, runMarbleCli, startMarble, tempDir, type Marble, type Teardown } from '../helpers/marble.js';
-import { blockFrame, createChange, RawPeer, rawIdentity, type RawIdentity } from '../helpers/raw-peer.js';
+import { blockFrame, changesFrame, createChange, RawPeer, rawIdentity, type RawIdentity } from '../helpers/raw-peer.js';
 
 const BIG = 256 * MiB;
 const BIG_BLOCKS = BIG / BLOCK_SIZE;
@@ -250,18 +250,23 @@ t.test('malformed, oversized and out-of-order frames and a lying peer are droppe
   const cases: Array<[string, number, (p: RawPeer) => void]> = [
     ['a frame that is not JSON', CLOSE.badFrame, (p) => p.sendText('{"t":"changes","list":[')],
     ['JSON of an unknown message type', CLOSE.badFrame, (p) => p.sendJson({ t: 'gimme', all: true })],
-    ['a change with a malformed field', CLOSE.badFrame, (p) => p.sendJson({ t: 'changes', list: [{ ...createChange(bad.id, 1, 'x.txt', small, small), size: -1 }] })],
-    ['a change named ".."', CLOSE.badFrame, (p) => p.sendJson({ t: 'changes', list: [createChange(bad.id, 1, '..', small, small)] })],
+    ['a change with a malformed field', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[{ ...createChange(bad.id, 1, 'x.txt', small), size: -1 }, small]]))],
+    ['a change named ".."', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, '..', small), small]]))],
+    ['inline content flagged in a text frame', CLOSE.badFrame, (p) => p.sendJson({ t: 'changes', list: [{ ...createChange(bad.id, 1, 'x.txt', small), inline: 1 }] })],
+    ['a content frame whose JSON runs past its end', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, 'x.txt', small), small]]).subarray(0, 40))],
+    ['a content frame shorter than its inline content', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, 'x.txt', small), small.subarray(1)]]))],
+    ['a content frame with bytes after its inline content', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, 'x.txt', small), small]], Buffer.from('x')))],
+    ['a content frame holding another message', CLOSE.badFrame, (p) => p.sendBinary(Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 20]), Buffer.from('{"t":"done","req":1}')]))],
     ['an answer to a request never made', CLOSE.badFrame, (p) => p.sendJson({ t: 'done', req: 77 })],
     ['a content frame for a request never made', CLOSE.badFrame, (p) => p.sendBinary(blockFrame(5, 0, small))],
     [`an oversized frame (${MAX_FRAME / MiB} MiB + 1 KiB)`, 1009, (p) => p.sendText(JSON.stringify({ t: 'changes', list: [], pad: 'x'.repeat(MAX_FRAME + 1024) }))],
-    ['a change out of order (counter gap: 2 first)', CLOSE.outOfOrder, (p) => p.sendJson({ t: 'changes', list: [createChange(bad.id, 2, 'gap.txt', small, small)] })],
+    ['a change out of order (counter gap: 2 first)', CLOSE.outOfOrder, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 2, 'gap.txt', small), small]]))],
     [
       'a change whose parent was never sent',
       CLOSE.outOfOrder,
       (p) => {
         const ghost = `${randomUUID()}:1`;
-        p.sendJson({ t: 'changes', list: [{ ...createChange(bad.id, 1, 'orphan.txt', small, small), kind: 'write', parent: ghost, node: ghost }] });
+        p.sendBinary(changesFrame([[{ ...createChange(bad.id, 1, 'orphan.txt', small), kind: 'write', parent: ghost, node: ghost }, small]]));
       },
     ],
   ];
@@ -292,7 +297,7 @@ t.test('malformed, oversized and out-of-order frames and a lying peer are droppe
     const content = Buffer.from('the content the hashes describe\n');
     const other = Buffer.from('something else of the same size\n');
     t.equal(other.length, content.length, 'the lie has the announced size');
-    const closed = await badSession(url, liar, (p) => p.sendJson({ t: 'changes', list: [createChange(liar.id, 2, 'lie-inline.txt', content, other)] }));
+    const closed = await badSession(url, liar, (p) => p.sendBinary(changesFrame([[createChange(liar.id, 2, 'lie-inline.txt', content), other]])));
     t.equal(closed.code, CLOSE.badHash, `closed with ${closed.code} ${JSON.stringify(closed.reason)}`);
   });
 
