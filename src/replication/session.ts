@@ -93,6 +93,8 @@ export class PeerSession implements ContentSource {
   private sending = false;
   private wakeSender: (() => void) | null = null;
   private nextReq = 1;
+  /** Instances whose name and key the peer has been sent on this connection. */
+  private readonly instancesSent = new Set<string>();
   private readonly requests = new Map<number, { onBlock: (i: number, d: Buffer) => Promise<void>; chain: Promise<void>; resolve: (r: 'done' | 'nothave') => void; reject: (e: Error) => void }>();
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
@@ -296,6 +298,7 @@ export class PeerSession implements ContentSource {
     const store = this.host.store;
     store.noteInstance(this.peerId, this.peerName, this.peerKey.toString('base64'));
     const instances: WireInstance[] = store.instances().map((i) => ({ id: i.id, name: i.name, key: i.publicKey }));
+    for (const i of instances) this.instancesSent.add(i.id);
     this.send({ t: 'state', vector: Object.fromEntries(store.vector()), instances, connected: this.host.connectedIds() });
   }
 
@@ -367,12 +370,13 @@ export class PeerSession implements ContentSource {
           contents.push(inline);
         }
         list.push(toWire(change, inline !== undefined));
-        origins.add(change.origin);
+        if (!this.instancesSent.has(change.origin)) origins.add(change.origin);
         this.peerVector.set(change.origin, change.counter);
       }
       if (list.length) {
-        const instances = store.instances().filter((i) => origins.has(i.id)).map((i) => ({ id: i.id, name: i.name, key: i.publicKey }));
-        const m: Message = { t: 'changes', list, instances };
+        const instances = origins.size ? store.instances().filter((i) => origins.has(i.id)).map((i) => ({ id: i.id, name: i.name, key: i.publicKey })) : [];
+        for (const i of instances) this.instancesSent.add(i.id);
+        const m: Message = { t: 'changes', list, ...(instances.length ? { instances } : {}) };
         if (!contents.length) this.send(m);
         else if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeChangesFrame(m, contents), { binary: true });
       }
@@ -411,7 +415,7 @@ export class PeerSession implements ContentSource {
           writeBlockHeader(frame, req, index);
           const { bytesRead } = await fh.read(frame, BLOCK_HEADER, length, index * BLOCK_SIZE);
           if (this.isClosed) return;
-          this.ws.send(frame.subarray(0, BLOCK_HEADER + bytesRead), { binary: true });
+          this.ws.send(frame.subarray(0, BLOCK_HEADER + bytesRead), { binary: true, compress: false });
           const tally = servedTotals(store);
           tally.blocks++;
           tally.bytes += bytesRead;

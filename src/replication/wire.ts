@@ -14,6 +14,12 @@ import { checkName } from '../fs/paths.js';
 export const PROTOCOL_VERSION = 3;
 /** Largest WebSocket message accepted from a peer. */
 export const MAX_FRAME = 16 * 1024 * 1024;
+/**
+ * permessage-deflate (RFC 7692) for the peer connection, with the window kept across
+ * messages: change metadata repeats ids and keys from frame to frame and shrinks to a
+ * fraction. Block frames are sent uncompressed (PeerSession). Both ends use these options.
+ */
+export const PEER_DEFLATE = { threshold: 64, zlibDeflateOptions: { level: 1, memLevel: 8 }, concurrencyLimit: 2 } as const;
 /** Content of a change up to this size travels inline with the change. */
 export const INLINE_MAX = 64 * 1024;
 const MAX_CHANGES_PER_FRAME = 4096;
