@@ -3,6 +3,7 @@ import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { BLOCK_SIZE, BlockHasher, HASH_SIZE } from './blocks.js';
+import { droppedBuffers } from './buffer-gc.js';
 
 /** A body ended before the announced size, or went past it. */
 export class SizeMismatch extends Error {
@@ -58,6 +59,7 @@ export class BlobStore {
     const head: Buffer[] = [];
     const take = (chunk: Buffer) => {
       hasher.update(chunk);
+      droppedBuffers(chunk.length);
       if (expectedSize !== undefined && hasher.size > expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
     };
     let fd: number | null = null;

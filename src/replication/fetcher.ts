@@ -4,6 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BLOCK_SIZE, hashOf } from '../core/blocks.js';
 import type { Store } from '../core/store.js';
+import { droppedBuffers } from '../core/buffer-gc.js';
 import { ProtocolError } from './wire.js';
 
 /** A connected peer that may have content. */
@@ -241,6 +242,7 @@ export class Fetcher {
           await work.put(index, data);
           this.blocksReceived++;
           this.bytesReceived += data.length;
+          droppedBuffers(2 * data.length); // the block, and the socket reads it was assembled from
         }).finally(() => this.budget.give(cost));
         if (result === 'nothave') outcome = 'nothave';
       }

@@ -5,6 +5,7 @@ import { BLOCK_SIZE, blockCount } from '../core/blocks.js';
 import { fingerprintOf, signWith, verifySignature } from '../core/keys.js';
 import type { Change } from '../core/model.js';
 import { ReplicationError, type Store } from '../core/store.js';
+import { droppedBuffers } from '../core/buffer-gc.js';
 import type { ContentSource } from './fetcher.js';
 import {
   BLOCK_HEADER,
@@ -419,6 +420,7 @@ export class PeerSession implements ContentSource {
           const tally = servedTotals(store);
           tally.blocks++;
           tally.bytes += bytesRead;
+          droppedBuffers(frame.length);
           await this.drained();
         }
       } finally {
