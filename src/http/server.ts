@@ -4,7 +4,7 @@ import type { Store } from '../core/store.js';
 import type { MarbleView } from '../fs/view.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Replicator } from '../replication/replicator.js';
-import { MAX_FRAME, PEER_DEFLATE } from '../replication/wire.js';
+import { MAX_FRAME } from '../replication/wire.js';
 import { installAuth, type HttpAuth } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { historyRoutes } from './routes/history.js';
@@ -67,7 +67,7 @@ export async function startHttp(opts: HttpOptions): Promise<{ url: string; app: 
   if (opts.replicator) {
     const replicator = opts.replicator;
     invitesRoutes(app, replicator, !!opts.tls);
-    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: PEER_DEFLATE });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
     app.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/peer') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');

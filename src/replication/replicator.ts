@@ -7,7 +7,7 @@ import type { Store } from '../core/store.js';
 import { Fetcher } from './fetcher.js';
 import { CLOSE, PeerSession, type SessionHost } from './session.js';
 import { Invites } from './invites.js';
-import { MAX_FRAME, PEER_DEFLATE, ProtocolError } from './wire.js';
+import { MAX_FRAME, ProtocolError } from './wire.js';
 
 export interface ReplicatorOptions {
   readonly store: Store;
@@ -263,7 +263,7 @@ export class Replicator implements SessionHost {
       }
       // Peers authenticate by key, not by certificate authority: a self-signed certificate is
       // fine, and the key proofs are bound to the certificate seen, so a relay cannot sit between.
-      const ws = new WebSocket(url, { maxPayload: MAX_FRAME, handshakeTimeout: 10_000, perMessageDeflate: PEER_DEFLATE, rejectUnauthorized: false });
+      const ws = new WebSocket(url, { maxPayload: MAX_FRAME, handshakeTimeout: 10_000, perMessageDeflate: false, rejectUnauthorized: false });
       current = ws;
       const started = Date.now();
       let session: PeerSession | null = null;

@@ -9,11 +9,10 @@ import { droppedBuffers } from '../core/buffer-gc.js';
 import type { ContentSource } from './fetcher.js';
 import {
   BLOCK_HEADER,
+  ChangesFrames,
   decodeBlock,
-  decodeChangesFrame,
   decodeMessage,
   writeBlockHeader,
-  encodeChangesFrame,
   encodeMessage,
   fromWire,
   INLINE_MAX,
@@ -61,6 +60,8 @@ const SEND_BATCH = 512;
 /** Inline content per changes frame, so frames (and the peer's memory) stay small. */
 const FRAME_INLINE_BUDGET = 2 * 1024 * 1024;
 const HIGH_WATER = 2 * 1024 * 1024;
+/** Consecutive blocks read from disk with one call when serving. */
+const READ_RUN = 8;
 const AUTH_CONTEXT = 'marble-peer-auth-v1\n';
 
 /** WebSocket close codes, one per reason a peer is dropped. */
@@ -96,6 +97,8 @@ export class PeerSession implements ContentSource {
   private nextReq = 1;
   /** Instances whose name and key the peer has been sent on this connection. */
   private readonly instancesSent = new Set<string>();
+  private readonly changesIn = new ChangesFrames();
+  private readonly changesOut = new ChangesFrames();
   private readonly requests = new Map<number, { onBlock: (i: number, d: Buffer) => Promise<void>; chain: Promise<void>; resolve: (r: 'done' | 'nothave') => void; reject: (e: Error) => void }>();
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
@@ -192,7 +195,7 @@ export class PeerSession implements ContentSource {
       if (!isBinary) this.onMessage(decodeMessage(data.toString('utf8')));
       else if (isChangesFrame(data)) {
         this.checkAuthenticated('changes');
-        const { message, changes, contents } = decodeChangesFrame(data);
+        const { message, changes, contents } = this.changesIn.decode(data);
         this.onChanges(message, changes, contents);
       } else this.onBlock(data);
     } catch (e) {
@@ -377,9 +380,8 @@ export class PeerSession implements ContentSource {
       if (list.length) {
         const instances = origins.size ? store.instances().filter((i) => origins.has(i.id)).map((i) => ({ id: i.id, name: i.name, key: i.publicKey })) : [];
         for (const i of instances) this.instancesSent.add(i.id);
-        const m: Message = { t: 'changes', list, ...(instances.length ? { instances } : {}) };
-        if (!contents.length) this.send(m);
-        else if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeChangesFrame(m, contents), { binary: true });
+        const frame = this.changesOut.encode({ t: 'changes', list, ...(instances.length ? { instances } : {}) }, contents);
+        if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, { binary: true });
       }
       await this.drained();
     }
@@ -408,20 +410,33 @@ export class PeerSession implements ContentSource {
     try {
       const fh = await store.blobs.openFile(data.id, 'r');
       try {
-        for (const index of blocks) {
-          if (index >= blockCount(data.size)) throw new ProtocolError('MARBLE_BAD_FRAME', `asked for block ${index} past the end`);
-          // One buffer per frame: the header, then the block read straight in behind it.
-          const length = Math.min(BLOCK_SIZE, data.size - index * BLOCK_SIZE);
-          const frame = Buffer.allocUnsafe(BLOCK_HEADER + length);
-          writeBlockHeader(frame, req, index);
-          const { bytesRead } = await fh.read(frame, BLOCK_HEADER, length, index * BLOCK_SIZE);
-          if (this.isClosed) return;
-          this.ws.send(frame.subarray(0, BLOCK_HEADER + bytesRead), { binary: true, compress: false });
-          const tally = servedTotals(store);
-          tally.blocks++;
-          tally.bytes += bytesRead;
-          droppedBuffers(frame.length);
-          await this.drained();
+        for (let from = 0; from < blocks.length; ) {
+          // A run of consecutive blocks is read with one call, each block straight into its
+          // own frame behind the header.
+          let to = from + 1;
+          while (to < blocks.length && to - from < READ_RUN && blocks[to] === blocks[to - 1]! + 1) to++;
+          const frames = blocks.slice(from, to).map((index) => {
+            if (index >= blockCount(data.size)) throw new ProtocolError('MARBLE_BAD_FRAME', `asked for block ${index} past the end`);
+            const frame = Buffer.allocUnsafe(BLOCK_HEADER + Math.min(BLOCK_SIZE, data.size - index * BLOCK_SIZE));
+            writeBlockHeader(frame, req, index);
+            return frame;
+          });
+          let { bytesRead } = await fh.readv(
+            frames.map((f) => f.subarray(BLOCK_HEADER)),
+            blocks[from]! * BLOCK_SIZE,
+          );
+          for (const frame of frames) {
+            if (this.isClosed) return;
+            const length = Math.min(frame.length - BLOCK_HEADER, bytesRead);
+            bytesRead -= length;
+            this.ws.send(frame.subarray(0, BLOCK_HEADER + length), { binary: true });
+            const tally = servedTotals(store);
+            tally.blocks++;
+            tally.bytes += length;
+            droppedBuffers(frame.length);
+            await this.drained();
+          }
+          from = to;
         }
       } finally {
         await fh.close();

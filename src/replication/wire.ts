@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { blockCount, HASH_SIZE } from '../core/blocks.js';
 import { isSecret } from './invites.js';
 import { ROOT_NODE } from '../core/ids.js';
@@ -14,12 +15,6 @@ import { checkName } from '../fs/paths.js';
 export const PROTOCOL_VERSION = 3;
 /** Largest WebSocket message accepted from a peer. */
 export const MAX_FRAME = 16 * 1024 * 1024;
-/**
- * permessage-deflate (RFC 7692) for the peer connection, with the window kept across
- * messages: change metadata repeats ids and keys from frame to frame and shrinks to a
- * fraction. Block frames are sent uncompressed (PeerSession). Both ends use these options.
- */
-export const PEER_DEFLATE = { threshold: 64, zlibDeflateOptions: { level: 1, memLevel: 8 }, concurrencyLimit: 2 } as const;
 /** Content of a change up to this size travels inline with the change. */
 export const INLINE_MAX = 64 * 1024;
 const MAX_CHANGES_PER_FRAME = 4096;
@@ -247,37 +242,60 @@ export function decodeBlock(frame: Buffer, maxBlock: number): { req: number; ind
   return { req: frame.readUInt32BE(0), index: frame.readUInt32BE(4), data: frame.subarray(8) };
 }
 
-/**
- * A changes content frame: 0 and the JSON's length (uint32 BE each), a `changes` message
- * as JSON, then the content of each change flagged `inline`, in list order, `size` bytes
- * each. Small files travel as raw bytes beside their metadata, one frame for many.
- */
-export function encodeChangesFrame(m: Extract<Message, { t: 'changes' }>, contents: readonly Buffer[]): Buffer {
-  const json = Buffer.from(encodeMessage(m));
-  const head = Buffer.allocUnsafe(BLOCK_HEADER);
-  head.writeUInt32BE(CHANGES_TAG, 0);
-  head.writeUInt32BE(json.length, 4);
-  return Buffer.concat([head, json, ...contents]);
-}
+/** zlib settings of a changes frame's JSON; both ends must use the same window. */
+export const CHANGES_ZLIB = { windowBits: 13, memLevel: 6 } as const;
 
-/** Decodes a changes content frame into its message and each change with its content. */
-export function decodeChangesFrame(frame: Buffer): { message: Extract<Message, { t: 'changes' }>; changes: Change[]; contents: Array<Buffer | null> } {
-  if (frame.length < BLOCK_HEADER) throw bad(`changes frame of ${frame.length} bytes`);
-  const jsonEnd = BLOCK_HEADER + frame.readUInt32BE(4);
-  if (jsonEnd > frame.length) throw bad('changes frame: its JSON runs past the end');
-  const message = decodeMessage(frame.toString('utf8', BLOCK_HEADER, jsonEnd));
-  if (message.t !== 'changes') throw bad(`a content frame holds ${message.t}, not changes`);
-  let at = jsonEnd;
-  const contents = message.list.map((w) => {
-    const o = object(w, 'change');
-    if (o.inline === undefined) return null;
-    const size = int(o.size, 'change.size', 0, INLINE_MAX);
-    if (at + size > frame.length) throw bad('changes frame: inline content runs past the end');
-    return frame.subarray(at, (at += size));
-  });
-  if (at !== frame.length) throw bad(`changes frame: ${frame.length - at} bytes after the last inline content`);
-  const changes = message.list.map((w, i) => fromWire(w, contents[i]!).change);
-  return { message, changes, contents };
+/**
+ * One direction of a connection's changes frames: 0 and the length of the packed JSON
+ * (uint32 BE each), a `changes` message as raw-deflated JSON, then the content of each
+ * change flagged `inline`, in list order, `size` bytes each. Small files travel as raw bytes
+ * beside their metadata, and each frame's JSON is deflated with the previous frame's as
+ * preset dictionary: ids, keys and field names repeat from frame to frame and cost a few
+ * bytes (zlib runs synchronously: a few microseconds for a frame's JSON).
+ */
+export class ChangesFrames {
+  private previous: Buffer | null = null;
+
+  encode(m: Extract<Message, { t: 'changes' }>, contents: readonly Buffer[]): Buffer {
+    const json = Buffer.from(encodeMessage(m));
+    const packed = deflateRawSync(json, this.zlibOptions());
+    this.previous = json;
+    const head = Buffer.allocUnsafe(BLOCK_HEADER);
+    head.writeUInt32BE(CHANGES_TAG, 0);
+    head.writeUInt32BE(packed.length, 4);
+    return Buffer.concat([head, packed, ...contents]);
+  }
+
+  /** Decodes a changes frame into its message and each change with its content. */
+  decode(frame: Buffer): { message: Extract<Message, { t: 'changes' }>; changes: Change[]; contents: Array<Buffer | null> } {
+    if (frame.length < BLOCK_HEADER) throw bad(`changes frame of ${frame.length} bytes`);
+    const jsonEnd = BLOCK_HEADER + frame.readUInt32BE(4);
+    if (jsonEnd > frame.length) throw bad('changes frame: its JSON runs past the end');
+    let json: Buffer;
+    try {
+      json = inflateRawSync(frame.subarray(BLOCK_HEADER, jsonEnd), { ...this.zlibOptions(), maxOutputLength: MAX_FRAME });
+    } catch {
+      throw bad('changes frame: its JSON does not inflate');
+    }
+    this.previous = json;
+    const message = decodeMessage(json.toString('utf8'));
+    if (message.t !== 'changes') throw bad(`a changes frame holds ${message.t}`);
+    let at = jsonEnd;
+    const contents = message.list.map((w) => {
+      const o = object(w, 'change');
+      if (o.inline === undefined) return null;
+      const size = int(o.size, 'change.size', 0, INLINE_MAX);
+      if (at + size > frame.length) throw bad('changes frame: inline content runs past the end');
+      return frame.subarray(at, (at += size));
+    });
+    if (at !== frame.length) throw bad(`changes frame: ${frame.length - at} bytes after the last inline content`);
+    const changes = message.list.map((w, i) => fromWire(w, contents[i]!).change);
+    return { message, changes, contents };
+  }
+
+  private zlibOptions() {
+    return this.previous ? { ...CHANGES_ZLIB, dictionary: this.previous } : CHANGES_ZLIB;
+  }
 }
 
 // ---- validation helpers --------------------------------------------------------------------

@@ -9,7 +9,8 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { BLOCK_SIZE, blockCount } from '../../src/core/blocks.js';
 import { loadOrCreateKey, signWith, type InstanceKey } from '../../src/core/keys.js';
-import { PROTOCOL_VERSION } from '../../src/replication/wire.js';
+import { deflateRawSync } from 'node:zlib';
+import { CHANGES_ZLIB, PROTOCOL_VERSION } from '../../src/replication/wire.js';
 import { runMarbleCli, tempDir, type Teardown } from './marble.js';
 
 /** Must match AUTH_CONTEXT in src/replication/session.ts (not exported there). */
@@ -184,12 +185,18 @@ export function createChange(origin: string, counter: number, name: string, cont
 }
 
 /**
- * A changes content frame (as wire.ts encodes it, written out here by hand): 0 and the JSON's
- * length as uint32 BE, the `changes` message, then the inline bytes. Each change paired with
- * bytes is flagged `inline: 1`; `tail` is appended as is (for frames that lie about lengths).
+ * The first changes frame of a connection (as wire.ts encodes it, written out here by hand):
+ * 0 and the packed JSON's length as uint32 BE, the `changes` message raw-deflated (no
+ * dictionary: nothing came before), then the inline bytes. Each change paired with bytes is
+ * flagged `inline: 1`; `tail` is appended as is (for frames that lie about lengths).
  */
 export function changesFrame(list: ReadonlyArray<readonly [Json, Buffer | null]>, tail = Buffer.alloc(0)): Buffer {
-  const json = Buffer.from(JSON.stringify({ t: 'changes', list: list.map(([c, bytes]) => (bytes ? { ...c, inline: 1 } : c)) }));
+  return packedChangesFrame(JSON.stringify({ t: 'changes', list: list.map(([c, bytes]) => (bytes ? { ...c, inline: 1 } : c)) }), list, tail);
+}
+
+/** A changes frame around any JSON text (well-formed or not). */
+export function packedChangesFrame(jsonText: string, list: ReadonlyArray<readonly [Json, Buffer | null]> = [], tail = Buffer.alloc(0)): Buffer {
+  const json = deflateRawSync(Buffer.from(jsonText), CHANGES_ZLIB);
   const head = Buffer.alloc(8);
   head.writeUInt32BE(json.length, 4);
   return Buffer.concat([head, json, ...list.flatMap(([, bytes]) => (bytes ? [bytes] : [])), tail]);

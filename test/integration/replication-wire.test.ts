@@ -22,7 +22,7 @@ import { eventually } from '../helpers/cluster.js';
 import { startCountProxy, type CountProxy } from '../helpers/count-proxy.js';
 import { davUrl, listCollection, patternSha256, patternStream, put, request, sha256 } from '../helpers/http.js';
 import { freePort, MiB, runMarbleCli, startMarble, tempDir, type Marble, type Teardown } from '../helpers/marble.js';
-import { blockFrame, changesFrame, createChange, RawPeer, rawIdentity, type RawIdentity } from '../helpers/raw-peer.js';
+import { blockFrame, changesFrame, createChange, packedChangesFrame, RawPeer, rawIdentity, type RawIdentity } from '../helpers/raw-peer.js';
 
 const BIG = 256 * MiB;
 const BIG_BLOCKS = BIG / BLOCK_SIZE;
@@ -256,7 +256,9 @@ t.test('malformed, oversized and out-of-order frames and a lying peer are droppe
     ['a content frame whose JSON runs past its end', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, 'x.txt', small), small]]).subarray(0, 40))],
     ['a content frame shorter than its inline content', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, 'x.txt', small), small.subarray(1)]]))],
     ['a content frame with bytes after its inline content', CLOSE.badFrame, (p) => p.sendBinary(changesFrame([[createChange(bad.id, 1, 'x.txt', small), small]], Buffer.from('x')))],
-    ['a content frame holding another message', CLOSE.badFrame, (p) => p.sendBinary(Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 20]), Buffer.from('{"t":"done","req":1}')]))],
+    ['a changes frame holding another message', CLOSE.badFrame, (p) => p.sendBinary(packedChangesFrame('{"t":"done","req":1}'))],
+    ['a changes frame whose JSON does not inflate', CLOSE.badFrame, (p) => p.sendBinary(Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 20]), Buffer.from('{"t":"done","req":1}')]))],
+    ['a changes frame that is not JSON', CLOSE.badFrame, (p) => p.sendBinary(packedChangesFrame('{"t":"changes","list":['))],
     ['an answer to a request never made', CLOSE.badFrame, (p) => p.sendJson({ t: 'done', req: 77 })],
     ['a content frame for a request never made', CLOSE.badFrame, (p) => p.sendBinary(blockFrame(5, 0, small))],
     [`an oversized frame (${MAX_FRAME / MiB} MiB + 1 KiB)`, 1009, (p) => p.sendText(JSON.stringify({ t: 'changes', list: [], pad: 'x'.repeat(MAX_FRAME + 1024) }))],
