@@ -7,9 +7,9 @@ import { checkName } from '../fs/paths.js';
 
 /**
  * The peer protocol's messages and their conversion at the edge (STYLE principle 1):
- * JSON text frames for control and changes, binary frames for content: blocks, and changes
- * that carry their (small) content with them. Everything read from a peer is validated here,
- * with every length bounded, before anything uses it.
+ * JSON text frames for control, binary frames for content blocks and for changes (which
+ * carry small content with them; see ChangesFrames). Everything read from a peer is
+ * validated here, with every length bounded, before anything uses it.
  */
 /** 2: changes carry hard links (`link`) and symbolic links (`symlink`); a version 1 peer would take a link for an empty file. 3: changes travel in binary frames, small content as raw bytes beside them. */
 export const PROTOCOL_VERSION = 3;
@@ -56,7 +56,7 @@ export interface WireChange {
   /** A hard link: the file node it names. */
   readonly link?: string;
   readonly symlink?: true;
-  /** 1: the change's content follows the JSON in its content frame (see encodeChangesFrame). */
+  /** 1: the change's content follows the JSON in its changes frame (see ChangesFrames). */
   readonly inline?: 1;
 }
 
@@ -100,7 +100,7 @@ export function toWire(c: Change, inline = false): WireChange {
 
 /**
  * Validates a change from a peer. `inline` is the content its frame carried for it (only a
- * changes content frame carries content, and only for changes flagged `inline`).
+ * binary changes frame carries content, and only for changes flagged `inline`).
  */
 export function fromWire(w: unknown, inline: Buffer | null = null): { change: Change; inline: Buffer | null } {
   const o = object(w, 'change');
@@ -135,7 +135,7 @@ export function fromWire(w: unknown, inline: Buffer | null = null): { change: Ch
     return { offset, length };
   });
   const merges = o.merges === undefined ? [] : array(o.merges, 'change.merges', 64).map((x) => changeId(x, 'change.merges[]'));
-  if ((o.inline === 1) !== (inline !== null)) throw bad(`change ${id}: inline content only travels in a content frame, flagged inline: 1`);
+  if ((o.inline === 1) !== (inline !== null)) throw bad(`change ${id}: inline content only travels in a binary changes frame, flagged inline: 1`);
   if (inline && inline.length !== size) throw bad(`change ${id}: inline content has ${inline.length} bytes, size says ${size}`);
   const mtime = str(o.mtime, 'change.mtime', 24);
   if (!/^-?[0-9]{1,21}$/.test(mtime)) throw bad(`change ${id}: malformed mtime`);
@@ -223,7 +223,7 @@ export function encodeMessage(m: Message): string {
 
 /**
  * A content block frame: request id and block index (uint32 BE each), then the bytes.
- * Request ids start at 1: a binary frame whose first word is 0 is a changes content frame.
+ * Request ids start at 1: a binary frame whose first word is 0 is a changes frame.
  */
 export const BLOCK_HEADER = 8;
 const CHANGES_TAG = 0;
