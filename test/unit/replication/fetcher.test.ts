@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +47,26 @@ async function settled(store: Store): Promise<void> {
   for (let i = 0; i < 500 && store.missingList().length; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** Fetches into `to` from a peer that drops after `blocks` blocks, then stops (as at a crash). */
+async function fetchUntilDropped(to: Store, from: Store, blocks: number): Promise<void> {
+  const flaky = sourceOf(from, { dropAfter: blocks });
+  const fetcher = new Fetcher(to, quiet, () => undefined);
+  fetcher.addSource(flaky.source);
+  for (let i = 0; i < 200 && flaky.asked.length < blocks; i++) await new Promise((r) => setTimeout(r, 10));
+  fetcher.close();
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Fetches everything missing in `to` from a steady peer; returns that peer (what it was asked). */
+async function fetchAll(t: Test, to: Store, from: Store): Promise<ReturnType<typeof sourceOf>> {
+  const steady = sourceOf(from);
+  const fetcher = new Fetcher(to, quiet, () => undefined);
+  t.teardown(() => fetcher.close());
+  fetcher.addSource(steady.source);
+  await settled(to);
+  return steady;
+}
+
 t.test('fetches only what is missing, copies what it has, refuses lies, resumes', async (t) => {
   const a = makeView(t, { name: 'a' });
   const b = makeView(t, { name: 'b' });
@@ -93,18 +113,9 @@ t.test('a download interrupted halfway resumes where it stopped', async (t) => {
   const content = randomBytes(BLOCK_SIZE * 40);
   await a.view.writeFile('/big.bin', chunks(content));
   receiveAll(b.store, a.store);
-  const flaky = sourceOf(a.store, { dropAfter: 20 });
-  const first = new Fetcher(b.store, quiet, () => undefined);
-  first.addSource(flaky.source);
-  for (let i = 0; i < 200 && flaky.asked.length < 20; i++) await new Promise((r) => setTimeout(r, 10));
-  first.close();
-  await new Promise((r) => setTimeout(r, 50));
+  await fetchUntilDropped(b.store, a.store, 20);
   const b2 = b.reopen(); // a restart
-  const steady = sourceOf(a.store);
-  const second = new Fetcher(b2.store, quiet, () => undefined);
-  t.teardown(() => second.close());
-  second.addSource(steady.source);
-  await settled(b2.store);
+  const steady = await fetchAll(t, b2.store, a.store);
   t.ok(steady.asked.length <= 20 + 4, `after the restart only the rest is fetched (${steady.asked.length} of 40 blocks)`);
   t.same(await readAll(await b2.view.openRead('/big.bin')), content);
 });
@@ -121,18 +132,10 @@ t.test('a workspace whose content is gone starts over instead of failing for eve
   await a.view.writeFile('/big.bin', chunks(content));
   receiveAll(b.store, a.store);
   const [missing] = b.store.missingList();
-  const flaky = sourceOf(a.store, { dropAfter: 6 });
-  const first = new Fetcher(b.store, quiet, () => undefined);
-  first.addSource(flaky.source);
-  for (let i = 0; i < 200 && flaky.asked.length < 6; i++) await new Promise((r) => setTimeout(r, 10));
-  first.close();
-  await new Promise((r) => setTimeout(r, 50));
+  await fetchUntilDropped(b.store, a.store, 6);
   rmSync(join(b.store.blobs.downloadDir, encodeURIComponent(missing!.changeId), 'content'));
   const b2 = b.reopen();
-  const second = new Fetcher(b2.store, quiet, () => undefined);
-  t.teardown(() => second.close());
-  second.addSource(sourceOf(a.store).source);
-  await settled(b2.store);
+  await fetchAll(t, b2.store, a.store);
   t.same(b2.store.missingList(), [], 'nothing left missing');
   t.same(await readAll(await b2.view.openRead('/big.bin')), content);
 });
