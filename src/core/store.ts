@@ -196,7 +196,7 @@ export class Store {
     return this.splitNodes;
   }
 
-  /** Origins of live heads whose name is also taken by another live node in the same folder. */
+  /** Origins of live heads whose name another live node takes in the same folder as the tree shows it (folders merged included). */
   collisionOrigins(): string[] {
     return (this.stmts.collisionOrigins.all() as Array<{ origin: string }>).map((r) => r.origin);
   }
@@ -828,8 +828,6 @@ function prepare(db: Db) {
     setProp: db.prepare('INSERT INTO props (node_id, name, value) VALUES (?, ?, ?) ON CONFLICT (node_id, name) DO UPDATE SET value = excluded.value'),
     deleteProp: db.prepare('DELETE FROM props WHERE node_id = ? AND name = ?'),
     splitNodes: db.prepare('SELECT node_id FROM heads GROUP BY node_id HAVING count(*) > 1'),
-    // Live entries sharing a name in one folder, or in two folders of one name side by side
-    // (the view shows those folders as one).
     // Origins of live heads sharing a name with another node in one folder as the tree shows
     // it: the same folder, or same-named folders at any depth under folders shown merged.
     collisionOrigins: db.prepare(`
