@@ -14,42 +14,21 @@ const WEBDAV_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROP
 
 /** WebDAV and NFS requests by method/procedure and status, with latency histograms. */
 export function registerRequestMetrics(registry: Registry): RequestHooks {
-  const registers = [registry];
-  const davRequests = new Counter({
-    name: 'marble_webdav_requests_total',
-    help: 'WebDAV requests answered, by method and HTTP status',
-    labelNames: ['method', 'status'] as const,
-    registers,
-  });
-  const davSeconds = new Histogram({
-    name: 'marble_webdav_request_duration_seconds',
-    help: 'WebDAV request latency, by method (until the response finished)',
-    labelNames: ['method'] as const,
-    buckets: BUCKETS,
-    registers,
-  });
-  const nfsRequests = new Counter({
-    name: 'marble_nfs_requests_total',
-    help: 'NFS v3 calls answered, by procedure and status (nfsstat3, or the RPC outcome)',
-    labelNames: ['procedure', 'status'] as const,
-    registers,
-  });
-  const nfsSeconds = new Histogram({
-    name: 'marble_nfs_request_duration_seconds',
-    help: 'NFS v3 call latency, by procedure',
-    labelNames: ['procedure'] as const,
-    buckets: BUCKETS,
-    registers,
-  });
+  const dav = requestMetrics(registry, 'webdav', 'method', 'WebDAV requests answered, by method and HTTP status', 'WebDAV request latency, by method (until the response finished)');
+  const nfs = requestMetrics(registry, 'nfs', 'procedure', 'NFS v3 calls answered, by procedure and status (nfsstat3, or the RPC outcome)', 'NFS v3 call latency, by procedure');
   return {
-    onWebDavRequest(method, status, seconds) {
-      const m = WEBDAV_METHODS.has(method) ? method : 'OTHER';
-      davRequests.inc({ method: m, status: String(status) });
-      davSeconds.observe({ method: m }, seconds);
-    },
-    onNfsCall(procedure, status, seconds) {
-      nfsRequests.inc({ procedure, status });
-      nfsSeconds.observe({ procedure }, seconds);
-    },
+    onWebDavRequest: (method, status, seconds) => dav(WEBDAV_METHODS.has(method) ? method : 'OTHER', String(status), seconds),
+    onNfsCall: nfs,
+  };
+}
+
+/** marble_<what>_requests_total{<label>, status} and marble_<what>_request_duration_seconds{<label>}; returns the recorder. */
+function requestMetrics(registry: Registry, what: string, label: string, countHelp: string, latencyHelp: string): (name: string, status: string, seconds: number) => void {
+  const registers = [registry];
+  const count = new Counter({ name: `marble_${what}_requests_total`, help: countHelp, labelNames: [label, 'status'], registers });
+  const latency = new Histogram({ name: `marble_${what}_request_duration_seconds`, help: latencyHelp, labelNames: [label], buckets: BUCKETS, registers });
+  return (name, status, seconds) => {
+    count.inc({ [label]: name, status });
+    latency.observe({ [label]: name }, seconds);
   };
 }
