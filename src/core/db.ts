@@ -2,17 +2,19 @@ import Database from 'better-sqlite3';
 import initial from './schema/001_initial.js';
 import replication from './schema/002_replication.js';
 import links from './schema/003_links.js';
+import resident from './schema/004_resident.js';
 
 export type Db = Database.Database;
 
 /** Numbered schema steps; entry i brings the database from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [initial, replication, links];
+const MIGRATIONS: readonly string[] = [initial, replication, links, resident];
 
 /**
  * Opens (creating if needed) the instance database in WAL mode and brings its schema up
  * to date, each step in its own transaction. synchronous=NORMAL: a commit survives a
  * process crash; after power loss the newest commits may roll back but the database
- * stays consistent (blobs are fsynced before the commit that references them).
+ * stays consistent (blob files are fsynced before the commit that references them; resident
+ * content is part of it).
  */
 export function openDatabase(file: string): Db {
   const db = new Database(file);

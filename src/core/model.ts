@@ -73,9 +73,11 @@ export interface NewContent {
   readonly hashes: Buffer;
   /** Block indices that differ from the parent version (all blocks for a new file). */
   readonly touched: readonly number[];
+  /** The content itself when it is resident (RESIDENT_MAX): then blob `dataId` has no file. */
+  readonly resident?: Buffer;
 }
 
-/** A modification made on this instance, with its content already durable in a blob. */
+/** A modification made on this instance, with its content already durable in a blob (or resident). */
 export type LocalChange =
   | { readonly kind: 'create'; readonly nodeId?: string; readonly meta: NodeMeta; readonly content?: NewContent | { readonly shareDataId: number } }
   | { readonly kind: 'write'; readonly head: Head; readonly meta: NodeMeta; readonly content: NewContent }

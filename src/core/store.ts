@@ -68,7 +68,7 @@ export class Store {
   private constructor(readonly dataDir: string, opts: StoreOptions, private readonly unlock: () => void) {
     this.db = openDatabase(join(dataDir, 'marble.db'));
     this.stmts = prepare(this.db);
-    this.blobs = new BlobStore(dataDir);
+    this.blobs = new BlobStore(dataDir, (id) => (this.stmts.residentContent.get(id) as { content: Buffer | null } | undefined)?.content ?? undefined);
     this.key = loadOrCreateKey(dataDir);
     this.establishIdentity(opts);
     // The clock never runs behind any change this instance holds; no need to store it.
@@ -348,7 +348,7 @@ export class Store {
           touched = { blocks: [...Array(blockCount(data.size)).keys()], hashes: data.hashes, size: data.size };
           content = { dataId: data.id, contentChange: id, pending: false };
         } else if (c) {
-          this.insertData(c.dataId, id, c.size, c.hashes);
+          this.insertData(c.dataId, id, c.size, c.hashes, c.resident);
           touched = { blocks: c.touched, hashes: c.hashes, size: c.size };
           content = { dataId: c.dataId, contentChange: id, pending: false };
         }
@@ -358,7 +358,7 @@ export class Store {
         nodeId = local.head.nodeId;
         parentId = local.head.changeId;
         meta = local.meta;
-        this.insertData(local.content.dataId, id, local.content.size, local.content.hashes);
+        this.insertData(local.content.dataId, id, local.content.size, local.content.hashes, local.content.resident);
         touched = { blocks: local.content.touched, hashes: local.content.hashes, size: local.content.size };
         content = { dataId: local.content.dataId, contentChange: id, pending: false };
         break;
@@ -453,8 +453,9 @@ export class Store {
     this.stmts.setVector.run(c.origin, c.counter);
   }
 
-  private insertData(id: number, changeId: string, size: number, hashes: Buffer): void {
-    this.stmts.insertData.run(id, changeId, size, hashes);
+  /** A data row; `resident` content lives in it (no blob file), see RESIDENT_MAX. */
+  private insertData(id: number, changeId: string, size: number, hashes: Buffer, resident?: Buffer): void {
+    this.stmts.insertData.run(id, changeId, size, hashes, resident ?? null);
     for (let i = 0; i * HASH_SIZE < hashes.length; i++) this.stmts.indexBlock.run(hashOf(hashes, i), id, i);
   }
 
@@ -627,15 +628,16 @@ export class Store {
   }
 
   /**
-   * The content of missing change `changeId` is durable in blob `dataId`: heads waiting for it
-   * now show it. Returns false (and drops nothing) if the change is no longer missing.
+   * The content of missing change `changeId` is durable in blob `dataId` (or is `resident`,
+   * see RESIDENT_MAX): heads waiting for it now show it. Returns false (and drops nothing) if
+   * the change is no longer missing.
    */
-  materialize(changeId: string, dataId: number, size: number, hashes: Buffer): boolean {
+  materialize(changeId: string, dataId: number, size: number, hashes: Buffer, resident?: Buffer): boolean {
     const m = this.missing(changeId);
     const change = this.change(changeId);
     if (!m || !change) return false;
     this.atomically((freed) => {
-      this.insertData(dataId, changeId, size, hashes);
+      this.insertData(dataId, changeId, size, hashes, resident);
       for (const h of (this.stmts.pendingHeadsOf.all(changeId) as Row[]).map(toHead)) {
         this.stmts.materializeHead.run(dataId, h.nodeId, h.changeId);
         if (h.dataId !== null) this.unref(h.dataId, freed);
@@ -813,9 +815,10 @@ function prepare(db: Db) {
       'INSERT INTO changes (id, origin, counter, node_id, parent_id, kind, name, parent_dir, is_dir, mode, mtime_s, mtime_ns, size, ranges, block_hashes, hlc, seq, merges, link_to, symlink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     changeCount: db.prepare('SELECT count(*) AS n FROM changes'),
-    data: db.prepare('SELECT * FROM data WHERE id = ?'),
+    data: db.prepare('SELECT id, change_id, refs, size, hashes FROM data WHERE id = ?'),
+    residentContent: db.prepare('SELECT content FROM data WHERE id = ?'),
     allDataIds: db.prepare('SELECT id FROM data'),
-    insertData: db.prepare('INSERT INTO data (id, change_id, refs, size, hashes) VALUES (?, ?, 0, ?, ?)'),
+    insertData: db.prepare('INSERT INTO data (id, change_id, refs, size, hashes, content) VALUES (?, ?, 0, ?, ?, ?)'),
     addRef: db.prepare('UPDATE data SET refs = refs + ? WHERE id = ? RETURNING refs'),
     deleteData: db.prepare('DELETE FROM data WHERE id = ?'),
     stats: db.prepare('SELECT count(*) AS blobs, sum(size) AS bytes FROM data'),

@@ -1,6 +1,5 @@
-import { closeSync, createReadStream, openSync, read, readSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { blockCount, changedBlocks } from '../core/blocks.js';
 import { ROOT_NODE } from '../core/ids.js';
 import type { Head, LocalChange, NodeMeta } from '../core/model.js';
@@ -26,6 +25,7 @@ import {
 import { checkName, HISTORY_DIR, RESERVED_ROOT_NAMES, SPLITS_DIR, splitPath } from './paths.js';
 import { MAIN, Tree, type Target } from './tree.js';
 import type { CopyOptions, Entry, FileSystemView, ListPage, MoveOptions, ReadHandle, SpaceInfo, WriteFileOptions, WriteSession } from './types.js';
+import { BlobReader, ResidentReader } from './blob-readers.js';
 import { FileWriteSession, type SessionHost } from './write-session.js';
 
 export interface ViewOptions {
@@ -41,9 +41,6 @@ const PAGE_CACHE = 64;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 const SYMLINK_MODE = 0o777;
-const READ_HIGH_WATER = 1024 * 1024;
-/** Reads up to this size are synchronous (see BlobReader). */
-const SYNC_READ = 128 * 1024;
 
 /** The filesystem view over the store (DESIGN §4): what WebDAV, NFS and FUSE call. */
 export class MarbleView implements FileSystemView, SessionHost {
@@ -113,6 +110,8 @@ export class MarbleView implements FileSystemView, SessionHost {
     } else throw IsDir(path);
     if (dataId === null) throw NotFound(path);
     const entry = this.entryFor(target, path);
+    const resident = this.store.blobs.resident(dataId);
+    if (resident) return new ResidentReader(entry, resident);
     this.store.hold(dataId); // same tick as the lookup: the blob cannot be freed in between
     let fd: number;
     try {
@@ -246,7 +245,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     const before = this.resolveForCreate(path);
     this.checkWriteTarget(path, this.fileShown(before.existing), opts);
     const dataId = this.store.allocateDataId();
-    const { size, hashes } = await this.guard(path, () => this.store.blobs.writeStream(dataId, body, opts.expectedSize), dataId);
+    const { size, hashes, resident } = await this.guard(path, () => this.store.blobs.writeStream(dataId, body, opts.expectedSize), dataId);
     // The tree may have moved on while the body streamed in: decide against what is there now.
     let now: ReturnType<MarbleView['resolveForCreate']>;
     try {
@@ -261,7 +260,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     if (!existing) {
       const all = [...Array(blockCount(size)).keys()];
       const meta = { ...this.newMeta(name, dirId, false, created.mode, size), symlink: created.symlink };
-      const [head] = this.commit(path, [{ kind: 'create', meta, content: { dataId, size, hashes, touched: all } }], dataId);
+      const [head] = this.commit(path, [{ kind: 'create', meta, content: { dataId, size, hashes, touched: all, resident } }], dataId);
       return { entry: this.entryOf(head!), created: true };
     }
     const touched = changedBlocks(this.contentHashes(existing), hashes);
@@ -271,7 +270,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     }
     const [head] = this.commit(
       path,
-      [{ kind: 'write', head: existing, meta: { ...existing, size, mtimeNs: nowNs() }, content: { dataId, size, hashes, touched } }],
+      [{ kind: 'write', head: existing, meta: { ...existing, size, mtimeNs: nowNs() }, content: { dataId, size, hashes, touched, resident } }],
       dataId,
     );
     return { entry: this.entryOf(head!), created: false };
@@ -662,54 +661,3 @@ function sharedHandle(session: FileWriteSession): WriteSession {
   };
 }
 
-/**
- * An open blob. Reads up to SYNC_READ bytes are plain synchronous pread(2)s: on a cached
- * file they take microseconds, far less than a thread-pool round trip; larger reads and
- * streams go through the thread pool.
- */
-class BlobReader implements ReadHandle {
-  private closed = false;
-  private readonly streams = new Set<Readable>();
-
-  constructor(
-    readonly entry: Entry,
-    private readonly fd: number,
-    private readonly onClose: () => void,
-  ) {}
-
-  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-    if (this.closed) throw new Error('read handle used after close()');
-    if (length <= SYNC_READ) return readSync(this.fd, buffer, offset, length, position);
-    return readFd(this.fd, buffer, offset, length, position);
-  }
-
-  stream(start = 0, endInclusive?: number): Readable {
-    const s = createReadStream('', { fd: this.fd, start, end: endInclusive, autoClose: false, highWaterMark: READ_HIGH_WATER });
-    this.streams.add(s);
-    s.once('end', () => this.streams.delete(s));
-    return s;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // A stream still running may have a read in flight on the descriptor: close it only after.
-    for (const s of this.streams) {
-      const gone = new Promise<void>((resolve) => s.once('close', resolve));
-      if (!s.closed) {
-        s.destroy();
-        await gone;
-      }
-    }
-    this.streams.clear();
-    try {
-      closeSync(this.fd);
-    } finally {
-      this.onClose();
-    }
-  }
-}
-
-function readFd(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
-}

@@ -208,7 +208,7 @@ export class Fetcher {
       const length = Math.min(BLOCK_SIZE, plan.size - index * BLOCK_SIZE);
       this.store.hold(found.dataId);
       try {
-        const fh = await this.store.blobs.openFile(found.dataId, 'r');
+        const fh = await this.store.blobs.openForRead(found.dataId);
         const { bytesRead } = await fh.read(buf, 0, length, found.index * BLOCK_SIZE).finally(() => fh.close());
         const data = buf.subarray(0, bytesRead);
         if (bytesRead === length && createHash('sha256').update(data).digest().equals(expected)) {

@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
+import { RESIDENT_MAX } from '../core/blobs.js';
 import { BlockHasher } from '../core/blocks.js';
 import type { Change } from '../core/model.js';
 import type { Store } from '../core/store.js';
@@ -195,7 +196,7 @@ export class Replicator implements SessionHost {
   /**
    * Small content came with its change: verify it against the recorded hashes now (a lie
    * closes the session), then store it with the others that arrive until the batch before
-   * is durable: one round of fsyncs and one transaction per batch, not per file.
+   * is durable: one round of fsyncs (none for resident content) and one transaction per batch, not per file.
    */
   private applyInline(change: Change, inline: Buffer): void {
     const plan = this.store.contentPlan(change.id);
@@ -218,11 +219,15 @@ export class Replicator implements SessionHost {
       const batch = this.inline;
       this.inline = [];
       try {
-        await this.store.blobs.writeManyDurable(batch.map((b) => ({ id: b.dataId, data: b.data })));
+        const files = batch.filter((b) => b.data.length > RESIDENT_MAX); // the rest is resident: no file at all
+        if (files.length) await this.store.blobs.writeManyDurable(files.map((b) => ({ id: b.dataId, data: b.data })));
         // The store may be closed once stopped; these are fetched again after the restart.
         if (!this.stopped) {
           this.store.atomically(() => {
-            for (const b of batch) if (!this.store.materialize(b.changeId, b.dataId, b.size, b.hashes)) this.store.discardBlob(b.dataId);
+            for (const b of batch) {
+              const resident = b.data.length <= RESIDENT_MAX ? b.data : undefined;
+              if (!this.store.materialize(b.changeId, b.dataId, b.size, b.hashes, resident)) this.store.discardBlob(b.dataId);
+            }
           });
         }
       } catch (e) {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type WebSocket from 'ws';
 import { BLOCK_SIZE, blockCount } from '../core/blocks.js';
 import { fingerprintOf, signWith, verifySignature } from '../core/keys.js';
@@ -393,7 +392,7 @@ export class PeerSession implements ContentSource {
     const data = this.host.store.contentSource(c.id);
     if (!data || data.size !== c.meta.size) return undefined;
     try {
-      return readFileSync(this.host.store.blobs.path(data.id));
+      return this.host.store.blobs.readAll(data.id);
     } catch {
       return undefined;
     }
@@ -408,7 +407,7 @@ export class PeerSession implements ContentSource {
     }
     store.hold(data.id);
     try {
-      const fh = await store.blobs.openFile(data.id, 'r');
+      const fh = await store.blobs.openForRead(data.id);
       try {
         for (let from = 0; from < blocks.length; ) {
           // A run of consecutive blocks is read with one call, each block straight into its

@@ -1,5 +1,6 @@
 import t from 'tap';
 import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunks, makeView, readAll } from './view-fixture.js';
 
@@ -194,6 +195,11 @@ t.test('a version 2 database migrates: symbolic links marked by the old NFS prop
   const db = new Database(join(fx.dir, 'marble.db'));
   db.exec('DROP INDEX heads_link_to');
   for (const table of ['changes', 'heads']) for (const col of ['link_to', 'symlink']) db.exec(`ALTER TABLE ${table} DROP COLUMN ${col}`);
+  // Version 4 made small content resident; before it every blob was a file.
+  for (const r of db.prepare('SELECT id, content FROM data WHERE content IS NOT NULL').all() as Array<{ id: number; content: Buffer }>) {
+    writeFileSync(fx.store.blobs.path(r.id), r.content);
+  }
+  db.exec('ALTER TABLE data DROP COLUMN content');
   db.pragma('user_version = 2');
   db.close();
   const again = fx.reopen();

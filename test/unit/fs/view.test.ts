@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BLOCK_SIZE } from '../../../src/core/blocks.js';
+import { RESIDENT_MAX } from '../../../src/core/blobs.js';
 import { chunks, makeView, readAll } from './view-fixture.js';
 
 const code = (c: string) => ({ code: c });
@@ -53,15 +54,19 @@ t.test('a whole-file rewrite records only the blocks that differ', async (t) => 
   t.equal(same.entry.versionTag, entry.versionTag, 'identical upload records nothing');
 });
 
-t.test('history retention frees old blobs', async (t) => {
-  const { view, dir } = makeView(t, { historyKeep: 2 });
-  for (let i = 0; i < 5; i++) await view.writeFile('/r.txt', chunks(`version ${i}`));
-  const versions = (await view.list('/.history/r.txt')).entries;
-  t.equal(versions.length, 5, 'every version is listed');
-  await t.rejects(view.openRead(`/.history/r.txt/${versions[0]!.name}`), code('MARBLE_GONE'));
-  t.equal((await readAll(await view.openRead(`/.history/r.txt/${versions[3]!.name}`))).toString(), 'version 3');
-  const blobs = readdirSync(join(dir, 'blobs')).flatMap((d) => readdirSync(join(dir, 'blobs', d)));
-  t.equal(blobs.length, 2, 'only the retained blobs remain');
+t.test('history retention frees old blobs, resident or files', async (t) => {
+  for (const size of [100, RESIDENT_MAX + 1]) {
+    const { view, dir, store } = makeView(t, { historyKeep: 2 });
+    const version = (i: number) => `version ${i} `.padEnd(size, '.');
+    for (let i = 0; i < 5; i++) await view.writeFile('/r.txt', chunks(version(i)));
+    const versions = (await view.list('/.history/r.txt')).entries;
+    t.equal(versions.length, 5, 'every version is listed');
+    await t.rejects(view.openRead(`/.history/r.txt/${versions[0]!.name}`), code('MARBLE_GONE'));
+    t.equal((await readAll(await view.openRead(`/.history/r.txt/${versions[3]!.name}`))).toString(), version(3));
+    t.equal(store.stats().blobs, 2, `${size} bytes: only the retained blobs remain`);
+    const files = readdirSync(join(dir, 'blobs')).flatMap((d) => readdirSync(join(dir, 'blobs', d)));
+    t.equal(files.length, size > RESIDENT_MAX ? 2 : 0, `${size} bytes: ${size > RESIDENT_MAX ? 'a file each' : 'resident, no files'}`);
+  }
 });
 
 t.test('rename, move, replace, and folder rules', async (t) => {

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BLOCK_SIZE } from '../../../src/core/blocks.js';
@@ -28,7 +28,7 @@ function sourceOf(from: Store, opts: { lie?: boolean; dropAfter?: number } = {})
     async requestBlocks(changeId, blocks, onBlock) {
       const data = from.contentSource(changeId);
       if (!data) return 'nothave';
-      const whole = readFileSync(from.blobs.path(data.id));
+      const whole = from.blobs.readAll(data.id);
       for (const b of blocks) {
         if (opts.dropAfter !== undefined && asked.length >= opts.dropAfter) throw new Error('peer disconnected');
         asked.push(b);

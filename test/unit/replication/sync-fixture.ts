@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { RESIDENT_MAX } from '../../../src/core/blobs.js';
 import type { Store } from '../../../src/core/store.js';
 import { fromWire, toWire } from '../../../src/replication/wire.js';
 import { chunks, makeView, type Fixture } from '../fs/view-fixture.js';
@@ -15,8 +15,9 @@ export function pull(to: Store, from: Store): void {
       const plan = to.contentPlan(m.changeId)!;
       const source = from.contentSource(m.changeId)!;
       const dataId = to.allocateDataId();
-      to.blobs.writeSmall(dataId, [readFileSync(from.blobs.path(source.id))]);
-      to.materialize(m.changeId, dataId, plan.size, plan.hashes);
+      const content = from.blobs.readAll(source.id);
+      if (content.length > RESIDENT_MAX) to.blobs.writeSmall(dataId, [content]);
+      to.materialize(m.changeId, dataId, plan.size, plan.hashes, content.length > RESIDENT_MAX ? undefined : content);
     }
   }
 }
