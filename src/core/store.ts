@@ -763,7 +763,7 @@ export class Store {
   }
 
   private removeLeftovers(): void {
-    const known = new Set((this.stmts.allDataIds.all() as Array<{ id: number }>).map((r) => r.id));
+    const known = new Set((this.stmts.fileDataIds.all() as Array<{ id: number }>).map((r) => r.id));
     this.blobs.removeOrphans((id) => known.has(id));
   }
 }
@@ -817,7 +817,8 @@ function prepare(db: Db) {
     changeCount: db.prepare('SELECT count(*) AS n FROM changes'),
     data: db.prepare('SELECT id, change_id, refs, size, hashes FROM data WHERE id = ?'),
     residentContent: db.prepare('SELECT content FROM data WHERE id = ?'),
-    allDataIds: db.prepare('SELECT id FROM data'),
+    /** Data rows whose blob is a file (a resident one has none: a file by its id is a leftover). */
+    fileDataIds: db.prepare('SELECT id FROM data WHERE content IS NULL'),
     insertData: db.prepare('INSERT INTO data (id, change_id, refs, size, hashes, content) VALUES (?, ?, 0, ?, ?, ?)'),
     addRef: db.prepare('UPDATE data SET refs = refs + ? WHERE id = ? RETURNING refs'),
     deleteData: db.prepare('DELETE FROM data WHERE id = ?'),

@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import { close, closeSync, fdatasync, fsync, ftruncate, write as writeCb, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, fsync, ftruncate, readSync, write as writeCb, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { BLOCK_SIZE, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
-import type { Head } from '../core/model.js';
+import { RESIDENT_MAX } from '../core/blobs.js';
+import { BLOCK_SIZE, BlockHasher, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
+import type { Head, NewContent } from '../core/model.js';
 import { nowNs } from '../core/model.js';
 import type { Store } from '../core/store.js';
 import { ContentUnavailable, fromSystemError, NotFound } from './errors.js';
@@ -282,8 +283,12 @@ export class FileWriteSession implements WriteSession {
     const w = await this.settled();
     const store = this.host.store;
     await w.syncing;
+    let resident: Buffer | undefined;
     try {
-      await fsyncFd(w.fd);
+      // A small result is resident (RESIDENT_MAX): read back from the page cache, committed
+      // with its change, no fsync; its working file goes.
+      if (w.size <= RESIDENT_MAX) resident = readWhole(w.fd, w.size);
+      else await fsyncFd(w.fd);
     } catch (e) {
       // After a failed fsync the kernel may have dropped the pages: the copy cannot be trusted.
       await this.discard(w);
@@ -291,12 +296,14 @@ export class FileWriteSession implements WriteSession {
     }
     this.working = null;
     closeSync(w.fd);
+    if (resident) store.blobs.remove(w.dataId);
     // Rebase onto whatever is current now: a write that landed meanwhile stays in history.
     const head = this.host.currentHead(this.key);
     if (!head) {
       store.discardBlob(w.dataId);
       throw NotFound(this.path);
     }
+    if (resident) return this.commitResident(head, w.dataId, resident);
     const base = this.host.contentHashes(head);
     const hashes = Buffer.alloc(blockCount(w.size) * HASH_SIZE);
     base.copy(hashes, 0, 0, Math.min(base.length, hashes.length));
@@ -318,21 +325,39 @@ export class FileWriteSession implements WriteSession {
       store.discardBlob(w.dataId);
       return this.host.entryOf(head);
     }
+    return this.commitContent(head, { dataId: w.dataId, size: w.size, hashes, touched });
+  }
+
+  private commitResident(head: Head, dataId: number, resident: Buffer): Entry {
+    const hasher = new BlockHasher();
+    hasher.update(resident);
+    const hashes = hasher.digest();
+    const touched = changedBlocks(this.host.contentHashes(head), hashes);
+    if (!touched.length && resident.length === head.size) return this.host.entryOf(head);
+    return this.commitContent(head, { dataId, size: resident.length, hashes, touched, resident });
+  }
+
+  private commitContent(head: Head, content: NewContent): Entry {
+    const store = this.host.store;
     try {
-      const [next] = store.commit([
-        {
-          kind: 'write',
-          head,
-          meta: { ...head, size: w.size, mtimeNs: nowNs() },
-          content: { dataId: w.dataId, size: w.size, hashes, touched },
-        },
-      ]);
+      const [next] = store.commit([{ kind: 'write', head, meta: { ...head, size: content.size, mtimeNs: nowNs() }, content }]);
       return this.host.entryOf(next!);
     } catch (e) {
-      store.discardBlob(w.dataId);
+      store.discardBlob(content.dataId);
       throw e;
     }
   }
+}
+
+/** The first `size` bytes of a file, read synchronously (a small file, in the page cache). */
+function readWhole(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  for (let got = 0; got < size; ) {
+    const n = readSync(fd, buf, got, size - got, got);
+    if (n === 0) throw new Error(`working copy ended after ${got} of ${size} bytes`);
+    got += n;
+  }
+  return buf;
 }
 
 /**
