@@ -161,12 +161,13 @@ export function dbSnapshot(dataDir: string): DbSnapshot {
     const changesWithData = new Set<string>();
     const shaOfData = new Map<number, string>();
     const problems: string[] = [];
-    for (const d of db.prepare('SELECT id, change_id, size, hashes FROM data').all() as Array<{ id: number; change_id: string; size: number; hashes: Buffer }>) {
+    type DataRow = { id: number; change_id: string; size: number; hashes: Buffer; content: Buffer | null };
+    for (const d of db.prepare('SELECT id, change_id, size, hashes, content FROM data').all() as DataRow[]) {
       const file = path.join(dataDir, 'blobs', (d.id & 0xff).toString(16).padStart(2, '0'), String(d.id));
       changesWithData.add(d.change_id);
       let bytes: Buffer;
       try {
-        bytes = readFileSync(file);
+        bytes = d.content ?? readFileSync(file); // resident content lives in the row
       } catch (e) {
         problems.push(`data ${d.id} (change ${d.change_id}): blob unreadable: ${(e as Error).message}`);
         continue;

@@ -27,7 +27,8 @@ async function inspect(dir: string): Promise<StoreCheck> {
   const db = new Database(path.join(dir, 'marble.db'), { fileMustExist: true });
   try {
     const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
-    const dataIds = (db.prepare('SELECT id FROM data ORDER BY id').all() as { id: number }[]).map((r) => Number(r.id));
+    // Resident content (small versions) lives in its row: only the others have a file.
+    const dataIds = (db.prepare('SELECT id FROM data WHERE content IS NULL ORDER BY id').all() as { id: number }[]).map((r) => Number(r.id));
     return {
       integrity,
       dataIds,
