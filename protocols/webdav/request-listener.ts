@@ -71,9 +71,9 @@ function observe(
   services: DavServices,
   onRequest: (method: string, status: number, seconds: number) => void,
 ): void {
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   res.once('close', () => {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = (performance.now() - started) / 1000;
     try {
       onRequest(req.method ?? '', res.statusCode, seconds);
     } catch (e) {

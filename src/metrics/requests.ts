@@ -27,8 +27,17 @@ function requestMetrics(registry: Registry, what: string, label: string, countHe
   const registers = [registry];
   const count = new Counter({ name: `marble_${what}_requests_total`, help: countHelp, labelNames: [label, 'status'], registers });
   const latency = new Histogram({ name: `marble_${what}_request_duration_seconds`, help: latencyHelp, labelNames: [label], buckets: BUCKETS, registers });
+  // Label sets are few and bounded: each pair's children are looked up once, not per request
+  // (prom-client hashes the label object on every inc/observe otherwise).
+  const children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   return (name, status, seconds) => {
-    count.inc({ [label]: name, status });
-    latency.observe({ [label]: name }, seconds);
+    const key = `${name} ${status}`;
+    let c = children.get(key);
+    if (!c) {
+      c = { count: count.labels({ [label]: name, status }), latency: latency.labels({ [label]: name }) };
+      children.set(key, c);
+    }
+    c.count.inc();
+    c.latency.observe(seconds);
   };
 }

@@ -246,6 +246,9 @@ t.test('metrics, status page, marble status and the dashboard during a sync of 2
   // Prometheus: fresh requests so every rate has something, two scrapes, then the dashboard
   await nfsCalls(b);
   for (const m of [a, b]) for (const n of names.slice(0, 20)) await request(`${m.webdav}sync/${n}`);
+  const served = await scrape(a);
+  t.ok(served.get('marble_webdav_requests_total{method="GET",status="200"}')! >= 20, 'a counted its WebDAV GETs by method and status');
+  t.ok(served.get('marble_webdav_request_duration_seconds_count{method="GET"}')! >= 20, '… and timed them');
   await new Promise((r) => setTimeout(r, 2500));
   const check = await runTool('prom/check-dashboard.sh', [promUrl, DASHBOARD], { timeoutMs: 60_000 });
   t.equal(check.code, 0, 'check-dashboard.sh: every expression returns data');
