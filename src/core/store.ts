@@ -456,6 +456,9 @@ export class Store {
   /** A data row; `resident` content lives in it (no blob file), see RESIDENT_MAX. */
   private insertData(id: number, changeId: string, size: number, hashes: Buffer, resident?: Buffer): void {
     this.stmts.insertData.run(id, changeId, size, hashes, resident ?? null);
+    // Resident content is one short block that travels inline with its change: a fetch never
+    // needs to find it locally, and leaving it out spares three index pages per small file.
+    if (resident) return;
     for (let i = 0; i * HASH_SIZE < hashes.length; i++) this.stmts.indexBlock.run(hashOf(hashes, i), id, i);
   }
 
