@@ -53,7 +53,7 @@ export class WriteTable {
     if (!w.dirty) w.size = entry.size;
     w.dirty = true;
     w.generation++;
-    w.size = Math.max(w.size, offset + data.length);
+    if (data.length) w.size = Math.max(w.size, offset + data.length);
     w.mtimeNs = nowNs();
     this.arm(key, w);
     await w.session.write(offset, data);

@@ -84,6 +84,8 @@ export class FileWriteSession implements WriteSession {
     return this.serial(async () => {
       const w = this.working ?? (await this.ensureWorking());
       if (w.failed) throw w.failed;
+      // Writing no bytes changes nothing, past the end included (as pwrite(2)): no hole to mark.
+      if (data.length === 0) return;
       const end = position + data.length;
       if (position > w.size) markHole(w, w.size, position);
       const whole = noteWrite(w, position, data);

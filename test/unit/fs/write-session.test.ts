@@ -147,3 +147,14 @@ t.test('a write is taken before it lands: reads after flush see every byte, in o
   await checkHashes(t, fx, '/o', model);
   await s.close();
 });
+
+t.test('a zero-length write past the end changes nothing (pwrite of no bytes does not grow a file)', async (t) => {
+  const fx = makeView(t);
+  const content = randomBytes(1000);
+  await fx.view.writeFile('/z', chunks(content));
+  const s = await fx.view.openWrite('/z');
+  await s.write(4096, Buffer.alloc(0));
+  await s.write(BLOCK_SIZE * 3, Buffer.alloc(0));
+  await s.close();
+  await checkHashes(t, fx, '/z', content);
+});
