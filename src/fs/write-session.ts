@@ -3,6 +3,7 @@ import { close, closeSync, fdatasync, fsync, ftruncate, readSync, write as write
 import { promisify } from 'node:util';
 import { RESIDENT_MAX } from '../core/blobs.js';
 import { BLOCK_SIZE, BlockHasher, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
+import { droppedBuffers } from '../core/buffer-gc.js';
 import type { Head, NewContent } from '../core/model.js';
 import { nowNs } from '../core/model.js';
 import type { Store } from '../core/store.js';
@@ -95,6 +96,11 @@ export class FileWriteSession implements WriteSession {
         if (whole) this.hashWhole(w, whole, Promise.resolve(true));
       } else this.queue(w, position, data, whole);
       this.writeBack(w, data.length);
+      // `data` dies once written, and so do the socket reads it was assembled from. Without
+      // young collections they pile up outside the heap until V8 answers with full
+      // mark-compacts: every ~50 ms through an NFS upload, their marking threads taking as
+      // much CPU as the writes themselves.
+      droppedBuffers(2 * data.length);
       this.armIdle();
       if (w.queued > MAX_QUEUED) await w.io;
     });
