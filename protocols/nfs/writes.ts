@@ -81,6 +81,16 @@ export class WriteTable {
     return entry;
   }
 
+  /**
+   * COMMIT and stable WRITEs: commits `key`'s writes, then makes every commit durable,
+   * including one an idle timeout made earlier without syncing.
+   */
+  async commitStable(key: string): Promise<Entry | undefined> {
+    const entry = await this.commit(key);
+    await this.view.syncCommitted();
+    return entry;
+  }
+
   /** Forgets a file that was removed (the view has already aborted its session). */
   forget(key: string): void {
     const w = this.open.get(key);

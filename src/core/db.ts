@@ -14,7 +14,8 @@ const MIGRATIONS: readonly string[] = [initial, replication, links, resident];
  * to date, each step in its own transaction. synchronous=NORMAL: a commit survives a
  * process crash; after power loss the newest commits may roll back but the database
  * stays consistent (blob files are fsynced before the commit that references them; resident
- * content is part of it).
+ * content is part of it). Where a client is promised durability (NFS COMMIT and stable
+ * WRITEs) the log is fsynced too: Store.syncCommitted.
  */
 export function openDatabase(file: string): Db {
   const db = new Database(file);

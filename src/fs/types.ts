@@ -106,6 +106,8 @@ export interface FileSystemView {
   /** An empty file; with exclusive, MARBLE_EXISTS if the name is taken. Otherwise returns the existing file. */
   createFile(path: string, opts?: { exclusive?: boolean; mode?: number }): Promise<Entry>;
   openRead(path: string): Promise<ReadHandle>;
+  /** Makes everything committed so far durable on disk (survives a power loss), for NFS COMMIT. */
+  syncCommitted(): Promise<void>;
   /**
    * Replaces (or creates) a whole file from a stream, as one change; only blocks that differ
    * from the previous version are recorded as written. Streams: never holds the file in memory.

@@ -123,6 +123,10 @@ export class MarbleView implements FileSystemView, SessionHost {
     return new BlobReader(entry, fd, () => this.store.release(dataId!));
   }
 
+  syncCommitted(): Promise<void> {
+    return this.store.syncCommitted();
+  }
+
   async getProps(path: string): Promise<Map<string, string>> {
     const target = this.resolve(path);
     const nodeId = this.nodeIdOf(target);

@@ -3,7 +3,7 @@ import type { NfsObject } from '../state.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
 /**
- * COMMIT3: the file's write session becomes one change, fsynced, before we answer.
+ * COMMIT3: the file's write session becomes one change, and the log is fsynced, before we answer.
  * The whole file is committed whatever range is asked (a session is one change).
  */
 export const commit: NfsProcedure = async (args, call, nfs) => {
@@ -15,7 +15,7 @@ export const commit: NfsProcedure = async (args, call, nfs) => {
   try {
     obj = await nfs.resolve(fh);
     before = await nfs.attrs(obj, call);
-    await nfs.writes.commit(obj.key);
+    await nfs.writes.commitStable(obj.key);
     const after = await nfs.attrsAfter(obj, call);
     const pre = wccOf(before);
     const verf = nfs.writeVerf;

@@ -30,7 +30,7 @@ export const write: NfsProcedure = async (args, call, nfs) => {
     await nfs.writes.write(obj.key, obj.path, obj.entry, Number(offset), data.subarray(0, n));
     let committed = UNSTABLE;
     if (stable !== UNSTABLE) {
-      await nfs.writes.commit(obj.key);
+      await nfs.writes.commitStable(obj.key);
       obj = await nfs.refresh(obj);
       committed = FILE_SYNC;
     }

@@ -134,6 +134,27 @@ t.test('READ: ranges, eof, read-after-write sees the write', async (t) => {
   t.equal((await h.read(d, 0, 10)).status, NFS3.ERR_ISDIR);
 });
 
+t.test('COMMIT and stable WRITEs make the log durable, even when nothing was left to commit; UNSTABLE WRITEs do not', async (t) => {
+  const h = await nfsHarness(t);
+  const view = h.view as { syncCommitted(): Promise<void> };
+  const sync = view.syncCommitted.bind(view);
+  let syncs = 0;
+  view.syncCommitted = async () => {
+    syncs++;
+    await sync(); // the real fsync of the log runs too
+  };
+  const fh = await h.create(h.root, 'sync.bin');
+  await h.write(fh, 0, Buffer.from('unstable'), 0);
+  t.equal(syncs, 0, 'an UNSTABLE WRITE does not sync');
+  t.equal((await h.commit(fh)).status, NFS3.OK);
+  t.equal(syncs, 1, 'COMMIT synced the log');
+  t.equal((await h.commit(fh)).status, NFS3.OK);
+  t.equal(syncs, 2, 'a COMMIT with nothing pending still syncs (an idle commit may have left it unsynced)');
+  await h.write(fh, 0, Buffer.from('S'), 2);
+  t.equal(syncs, 3, 'a FILE_SYNC WRITE synced the log');
+  t.equal((await readAll(await h.view.openRead('/sync.bin'))).toString(), 'Snstable');
+});
+
 t.test('WRITE: UNSTABLE then COMMIT is one change; FILE_SYNC is durable at once; verifier', async (t) => {
   const h = await nfsHarness(t);
   const fh = await h.create(h.root, 'w.bin');
