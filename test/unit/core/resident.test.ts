@@ -77,3 +77,19 @@ t.test('a leftover file named by a resident row is removed at start', async (t) 
   t.notOk(existsSync(again.store.blobs.path(head.dataId!)), 'leftover removed');
   t.equal((await readAll(await again.view.openRead('/r'))).toString(), 'resident', 'content from the row');
 });
+
+t.test('openForRead serves resident content like a file: read and readv at any position', async (t) => {
+  const fx = makeView(t);
+  const content = randomBytes(5000);
+  await fx.view.writeFile('/r', chunks(content));
+  const dataId = fx.view.currentHead((await fx.view.stat('/r')).key)!.dataId!;
+  const fh = await fx.store.blobs.openForRead(dataId);
+  const one = Buffer.alloc(100);
+  t.equal((await fh.read(one, 0, 100, 4950)).bytesRead, 50, 'read stops at the end');
+  t.ok(one.subarray(0, 50).equals(content.subarray(4950)));
+  const parts = [Buffer.alloc(3000), Buffer.alloc(3000)];
+  t.equal((await fh.readv(parts, 1000)).bytesRead, 4000, 'readv fills buffers in order up to the end');
+  t.ok(Buffer.concat(parts).subarray(0, 4000).equals(content.subarray(1000)));
+  await fh.close();
+  t.ok(fx.store.blobs.readAll(dataId).equals(content), 'readAll');
+});
