@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises';
 import type WebSocket from 'ws';
 import { BLOCK_SIZE, blockCount } from '../core/blocks.js';
 import { fingerprintOf, signWith, verifySignature } from '../core/keys.js';
@@ -56,6 +57,8 @@ export function servedTotals(store: Store): ServedTotals {
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const HEARTBEAT_MS = 15_000;
 const SEND_BATCH = 512;
+/** Changes committed within this long of the previous frame wait to travel together. */
+const SEND_GATHER_MS = 10;
 /** Inline content per changes frame, so frames (and the peer's memory) stay small. */
 const FRAME_INLINE_BUDGET = 2 * 1024 * 1024;
 const HIGH_WATER = 2 * 1024 * 1024;
@@ -93,6 +96,7 @@ export class PeerSession implements ContentSource {
   private cursor = 0;
   private sending = false;
   private wakeSender: (() => void) | null = null;
+  private lastFrameAt = -Infinity;
   private nextReq = 1;
   /** Instances whose name and key the peer has been sent on this connection. */
   private readonly instancesSent = new Set<string>();
@@ -357,6 +361,7 @@ export class PeerSession implements ContentSource {
       const rows = store.changesAfter(this.cursor, SEND_BATCH);
       if (!rows.length) {
         await new Promise<void>((resolve) => (this.wakeSender = resolve));
+        await this.gatherWindow();
         continue;
       }
       const list = [];
@@ -381,9 +386,22 @@ export class PeerSession implements ContentSource {
         for (const i of instances) this.instancesSent.add(i.id);
         const frame = this.changesOut.encode({ t: 'changes', list, ...(instances.length ? { instances } : {}) }, contents);
         if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, { binary: true });
+        this.lastFrameAt = performance.now();
       }
       await this.drained();
     }
+  }
+
+  /**
+   * Waits before sending what a commit woke the loop for: at least until the committer's own
+   * work is done (a WebDAV PUT answers first), and, when the previous frame left less than
+   * SEND_GATHER_MS ago, until then. Changes committed in quick succession (a folder copied
+   * in, one file at a time) then travel in one frame, one transaction on the peer, instead
+   * of a frame each; a change after a quiet moment leaves at once.
+   */
+  private async gatherWindow(): Promise<void> {
+    const wait = this.lastFrameAt + SEND_GATHER_MS - performance.now();
+    await (wait > 0 ? sleep(wait) : setImmediateP());
   }
 
   /** Small content travels with its change, so a small file needs no second round trip. */

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { BLOCK_SIZE, blockCount } from '../../src/core/blocks.js';
 import { loadOrCreateKey, signWith, type InstanceKey } from '../../src/core/keys.js';
 import { deflateRawSync } from 'node:zlib';
-import { CHANGES_ZLIB, PROTOCOL_VERSION } from '../../src/replication/wire.js';
+import { CHANGES_ZLIB, ChangesFrames, isChangesFrame, PROTOCOL_VERSION } from '../../src/replication/wire.js';
 import { runMarbleCli, tempDir, type Teardown } from './marble.js';
 
 /** Must match AUTH_CONTEXT in src/replication/session.ts (not exported there). */
@@ -44,6 +44,9 @@ type Json = Record<string, unknown>;
 export class RawPeer {
   /** Text messages received after the handshake, in order (parsed). */
   readonly inbox: Json[] = [];
+  /** Binary changes frames received after the handshake, in order, each as the change ids it carried. */
+  readonly changesFrames: string[][] = [];
+  private readonly changesIn = new ChangesFrames();
   readonly closed: Promise<Closed>;
   serverId = '';
   /** The server's version vector from its `state`. */
@@ -78,7 +81,10 @@ export class RawPeer {
         peer.sendJson({ t: 'hello', v: PROTOCOL_VERSION, id: me.id, name: me.name, key: me.key.publicKey.toString('base64'), nonce: nonce.toString('base64') });
       });
       ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
+        if (isBinary) {
+          if (ready && isChangesFrame(data as Buffer)) peer.changesFrames.push(peer.changesIn.decode(data as Buffer).changes.map((c) => c.id));
+          return;
+        }
         const m = JSON.parse(String(data)) as Json;
         if (ready) {
           peer.inbox.push(m);

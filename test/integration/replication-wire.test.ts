@@ -224,6 +224,33 @@ function inspectDb(data: string): DbCheck {
   return result;
 }
 
+t.test('changes committed in quick succession travel together; one after a quiet moment leaves at once', async (t) => {
+  const watcher = await rawIdentity(t, 'watcher');
+  const a = await startMarble(t, { name: 'a', args: ['--trust', watcher.fingerprint] });
+  const peer = await RawPeer.connect(`${a.http.replace(/^http/, 'ws')}peer`, watcher);
+  t.teardown(() => peer.ws.terminate());
+  const received = () => peer.changesFrames.flat().length;
+  const FILES = 60;
+  const statuses = new Set<number>();
+  for (let i = 0; i < FILES; i += 3) {
+    const three = [i, i + 1, i + 2].map((n) => put(davUrl(a.webdav, `f${n}.txt`), randomBytes(100)));
+    for (const r of await Promise.all(three)) statuses.add(r.status);
+  }
+  t.same([...statuses], [201], `${FILES} PUTs, three at a time`);
+  await eventually('every change reached the peer', async () => received() >= FILES, 20_000, 20);
+  t.equal(received(), FILES, 'each change once');
+  // Each commit is a frame of its own unless the sender gathers them (three PUTs end within a few ms).
+  t.ok(peer.changesFrames.length <= FILES / 2, `${FILES} changes in ${peer.changesFrames.length} frames`);
+
+  await new Promise((r) => setTimeout(r, 200));
+  const frames = peer.changesFrames.length;
+  const started = performance.now();
+  t.equal((await put(davUrl(a.webdav, 'alone.txt'), randomBytes(100))).status, 201, 'PUT one more file after a quiet moment');
+  await eventually('the lone change reached the peer', async () => peer.changesFrames.length > frames, 5_000, 1);
+  // Not held for company (the gathering window is 10 ms); generous for a loaded machine.
+  t.ok(performance.now() - started < 1000, `lone change arrived after ${(performance.now() - started).toFixed(0)} ms`);
+});
+
 t.test('malformed, oversized and out-of-order frames and a lying peer are dropped with their close codes', async (t) => {
   const [bad, liar, stranger] = [await rawIdentity(t, 'bad'), await rawIdentity(t, 'liar'), await rawIdentity(t, 'stranger')];
   const a = await startMarble(t, { name: 'a', args: ['--trust', bad.fingerprint, '--trust', liar.fingerprint] });
