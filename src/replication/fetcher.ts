@@ -46,6 +46,8 @@ const CONCURRENCY = 8;
 /** Block bytes requested and not yet written, across all downloads: bounds memory. */
 const IN_FLIGHT_BUDGET = 12 * 1024 * 1024;
 const BITMAP_EVERY = 8;
+/** Consecutive blocks written with one call (1 MiB). */
+const RUN_BLOCKS = 8;
 /** A download's content is written back (fdatasync) every this many bytes: the disk works while blocks arrive (measured: 32 MiB -> 8 MiB, 256 MiB arrive ~0.1 s sooner). */
 const WRITE_BACK_EVERY = 8 * 1024 * 1024;
 const PARK_MS = 2000;
@@ -233,19 +235,24 @@ export class Fetcher {
       for (let batch = batches.shift(); batch && outcome === 'done'; batch = batches.shift()) {
         const cost = batch.length * BLOCK_SIZE;
         await this.budget.take(cost);
-        const wanted = new Set(batch);
-        const result = await source.requestBlocks(changeId, batch, async (index, data) => {
-          if (!wanted.delete(index)) throw this.lie(source, `sent block ${index} of ${changeId}, which was not asked for`);
-          if (!createHash('sha256').update(data).digest().equals(hashOf(plan.hashes, index))) {
-            throw this.lie(source, `block ${index} of ${changeId} does not match its hash`);
-          }
-          if (work.has(index)) this.blocksRefetched++;
-          await work.put(index, data);
-          this.blocksReceived++;
-          this.bytesReceived += data.length;
-          droppedBuffers(2 * data.length); // the block, and the socket reads it was assembled from
-        }).finally(() => this.budget.give(cost));
-        if (result === 'nothave') outcome = 'nothave';
+        try {
+          const wanted = new Set(batch);
+          const run = new BlockRun(work);
+          // Blocks verified before a dropped connection are kept too: a retry skips them.
+          const result = await source.requestBlocks(changeId, batch, async (index, data) => {
+            if (!wanted.delete(index)) throw this.lie(source, `sent block ${index} of ${changeId}, which was not asked for`);
+            if (!createHash('sha256').update(data).digest().equals(hashOf(plan.hashes, index))) {
+              throw this.lie(source, `block ${index} of ${changeId} does not match its hash`);
+            }
+            if (work.has(index)) this.blocksRefetched++;
+            await run.add(index, data);
+            this.blocksReceived++;
+            this.bytesReceived += data.length;
+          }).finally(() => run.flush());
+          if (result === 'nothave') outcome = 'nothave';
+        } finally {
+          this.budget.give(cost);
+        }
       }
     };
     await Promise.all(Array.from({ length: PIPELINE }, worker));
@@ -294,6 +301,33 @@ class ByteBudget {
 }
 
 /**
+ * Consecutive verified blocks of one request, written to the workspace together: one system
+ * call and one thread-pool hop per RUN_BLOCKS instead of per block (a hop costs the main
+ * thread more than hashing a block here). They stay within the request's share of the budget.
+ */
+class BlockRun {
+  private first = 0;
+  private blocks: Buffer[] = [];
+
+  constructor(private readonly work: Workspace) {}
+
+  async add(index: number, data: Buffer): Promise<void> {
+    if (this.blocks.length && index !== this.first + this.blocks.length) await this.flush();
+    if (!this.blocks.length) this.first = index;
+    this.blocks.push(data);
+    if (this.blocks.length >= RUN_BLOCKS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.blocks.length) return;
+    const blocks = this.blocks;
+    this.blocks = [];
+    await this.work.putRun(this.first, blocks);
+    droppedBuffers(2 * blocks.reduce((n, b) => n + b.length, 0)); // the blocks, and the socket reads they were assembled from
+  }
+}
+
+/**
  * One download's files: `content` (the base, then each block as it arrives), `have`
  * (one bit per block, written after the block), `plan` (what is being assembled).
  */
@@ -336,12 +370,21 @@ class Workspace {
     return ((this.have[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
   }
 
-  async put(index: number, data: Buffer): Promise<void> {
-    let done = 0;
-    while (done < data.length) done += (await this.fh.write(data, done, data.length - done, index * BLOCK_SIZE + done)).bytesWritten;
-    this.have[index >> 3]! |= 1 << (index & 7);
-    this.unflushedBits++;
-    this.written += data.length;
+  put(index: number, data: Buffer): Promise<void> {
+    return this.putRun(index, [data]);
+  }
+
+  /** Writes blocks `first`, `first + 1`, ... (each BLOCK_SIZE long but the file's last) and records them. */
+  async putRun(first: number, blocks: Buffer[]): Promise<void> {
+    const bytes = blocks.reduce((n, b) => n + b.length, 0);
+    for (let done = 0, pending = blocks; pending.length; ) {
+      const { bytesWritten } = await this.fh.writev(pending, first * BLOCK_SIZE + done);
+      done += bytesWritten;
+      pending = skipBytes(pending, bytesWritten);
+    }
+    for (let index = first; index < first + blocks.length; index++) this.have[index >> 3]! |= 1 << (index & 7);
+    this.unflushedBits += blocks.length;
+    this.written += bytes;
     // The bitmap is written after the blocks it covers, every few blocks: a restart refetches at most those.
     if (this.unflushedBits >= BITMAP_EVERY) await this.flushBits();
     if (this.written - this.synced >= WRITE_BACK_EVERY) {
@@ -367,4 +410,17 @@ class Workspace {
     await this.fh.close().catch(() => undefined);
     await this.bits.close().catch(() => undefined);
   }
+}
+
+/** The buffers left once the first `n` bytes are written. */
+function skipBytes(buffers: Buffer[], n: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const b of buffers) {
+    if (n >= b.length) n -= b.length;
+    else {
+      rest.push(n ? b.subarray(n) : b);
+      n = 0;
+    }
+  }
+  return rest;
 }
