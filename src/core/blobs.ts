@@ -340,7 +340,8 @@ async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   while (pending.length) pending = dropBytes(pending, (await writevFd(fd, pending)).bytesWritten);
 }
 
-function dropBytes(chunks: Buffer[], n: number): Buffer[] {
+/** The buffers left once the first `n` bytes of `chunks` are written (after a short writev). */
+export function dropBytes(chunks: Buffer[], n: number): Buffer[] {
   const rest: Buffer[] = [];
   for (const c of chunks) {
     if (n >= c.length) n -= c.length;

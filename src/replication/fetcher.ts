@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dropBytes } from '../core/blobs.js';
 import { BLOCK_SIZE, hashOf } from '../core/blocks.js';
 import type { Store } from '../core/store.js';
 import { droppedBuffers } from '../core/buffer-gc.js';
@@ -380,7 +381,7 @@ class Workspace {
     for (let done = 0, pending = blocks; pending.length; ) {
       const { bytesWritten } = await this.fh.writev(pending, first * BLOCK_SIZE + done);
       done += bytesWritten;
-      pending = skipBytes(pending, bytesWritten);
+      pending = dropBytes(pending, bytesWritten);
     }
     for (let index = first; index < first + blocks.length; index++) this.have[index >> 3]! |= 1 << (index & 7);
     this.unflushedBits += blocks.length;
@@ -410,17 +411,4 @@ class Workspace {
     await this.fh.close().catch(() => undefined);
     await this.bits.close().catch(() => undefined);
   }
-}
-
-/** The buffers left once the first `n` bytes are written. */
-function skipBytes(buffers: Buffer[], n: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const b of buffers) {
-    if (n >= b.length) n -= b.length;
-    else {
-      rest.push(n ? b.subarray(n) : b);
-      n = 0;
-    }
-  }
-  return rest;
 }
