@@ -59,7 +59,7 @@ export class BlobStore {
   constructor(
     dataDir: string,
     /** The resident content of data id `id`, undefined if its blob is a file (or unknown). */
-    readonly resident: (id: number) => Buffer | undefined = () => undefined,
+    readonly resident: (id: number) => Buffer | undefined,
   ) {
     this.blobDir = join(dataDir, 'blobs');
     this.tmpDir = join(dataDir, 'tmp');
