@@ -8,6 +8,7 @@
 #   sync marble big_256MiB_s 1.234 s
 #   sync syncthing big_256MiB_s 2.060 s
 #   sync ratio big_256MiB_s 1.67         syncthing/marble: above 1 means Marble is better
+#   sync marble big_256MiB_arrival_s 1.5 s  PUT on A until B holds all of it (see big_arrival)
 # small_latency_ms is compared with Syncthing's small_latency_eager_ms (fsWatcherDelayS=1);
 # absolute targets (latency < 100 ms, each peer's peak RSS < 100 MB) are flagged when missed.
 # Env: passed through to sync-bench.sh (BIG_MB, NSMALL, NDIRS, LAT_RUNS, TIMEOUT_S, SETTLE_S);
@@ -72,6 +73,28 @@ start_marble() {   # NAME ARGS... ; sets PID_<NAME>, URL_<NAME>
 }
 peers_of() { curl -sf "$1/api/status" | jq '.peers | length' 2>/dev/null || echo 0; }
 
+# big_arrival: prints "big_256MiB_arrival_s SECONDS s": from the start of a PUT of a new
+# BIG_MB file on A until B lists it with nothing left to fetch (/api/status polled every 20 ms).
+# sync-bench.sh's big_256MiB_s cannot tell arrival apart: B lists a file as soon as its change
+# arrives and a GET there waits for the content, so its poll times when B first answered.
+big_arrival() {
+  local mb=${BIG_MB:-256} t0 t1 status
+  head -c $((mb << 20)) /dev/urandom > "$W/arrival.bin"
+  sync
+  t0=$EPOCHREALTIME
+  curl -sf -T "$W/arrival.bin" "${URL_a%/}/arrival.bin" -o /dev/null || { echo "big_${mb}MiB_arrival_s FAIL s"; return; }
+  for _ in $(seq 1 3000); do
+    if curl -sfI "${URL_b%/}/arrival.bin" > /dev/null; then
+      status=$(curl -sf "http://127.0.0.1:$HTTP_b/api/status") &&
+        [ "$(jq '.missing + .queuedDownloads' <<< "$status")" = 0 ] && { t1=$EPOCHREALTIME; break; }
+    fi
+    sleep 0.02
+  done
+  rm -f "$W/arrival.bin"
+  [ -n "${t1:-}" ] || { echo "big_${mb}MiB_arrival_s FAIL s"; return; }
+  awk -v a="$t0" -v b="$t1" -v n="big_${mb}MiB_arrival_s" 'BEGIN { printf "%s %.3f s\n", n, b - a }'
+}
+
 if [ "$ONLY" != syncthing ]; then
   for n in a b; do
     node "$ROOT/bin/marble.js" init --data "$W/$n" --name "$n" > "$W/$n.id"
@@ -96,16 +119,22 @@ if [ "$ONLY" != syncthing ]; then
     > "$W/marble.out" 2> "$W/marble.log" ||
     { STATUS=1; echo "bench: sync-bench.sh webdav against marble failed:" >&2; tail -20 "$W/marble.log" >&2; }
   figures "$W/marble.out" > "$W/marble.tsv"
+  big_arrival >> "$W/marble.tsv"
 fi
 
 # ---- one figure a line, then a ratio per figure -------------------------------------------
 if [ -z "$ONLY" ]; then
   while read -r n v u; do
     echo "sync marble $n $v $u"
-    ref=$n; [ "$n" = small_latency_ms ] && ref=small_latency_eager_ms   # Syncthing at its most eager
+    case $n in
+      small_latency_ms) ref=small_latency_eager_ms ;;   # Syncthing at its most eager
+      big_*MiB_arrival_s) ref=${n%_arrival_s}_s ;;       # Syncthing lists a file once it is whole
+      *) ref=$n ;;
+    esac
     s=$(awk -v n="$ref" '$1 == n {print $2 " " $3}' "$W/syncthing.tsv")
     [ -n "$s" ] || continue
-    [ "$ref" = "$n" ] || echo "sync syncthing $n $(awk -v n="$n" '$1 == n {print $2 " " $3}' "$W/syncthing.tsv")"
+    same=$(awk -v n="$n" '$1 == n {print $2 " " $3}' "$W/syncthing.tsv")
+    [ "$ref" = "$n" ] || [ -z "$same" ] || echo "sync syncthing $n $same"
     echo "sync syncthing $ref $s"
     awk -v n="$n" -v m="$v" -v s="${s%% *}" 'BEGIN {
       if (m == "FAIL" || s == "FAIL") { printf "sync ratio %s FAIL\n", n; exit }

@@ -385,7 +385,9 @@ export class Tree {
       mtimeNs: h.mtimeNs,
       ctimeNs,
       birthNs: BigInt(h.birthHlc) * NS_PER_MS,
-      contentTag: `${this.instanceShort}.${h.dataId}`,
+      // The change that wrote the content: the same on every instance, kept by metadata-only
+      // changes, and already final while the content is still on its way from a peer.
+      contentTag: h.contentChange ?? `${this.instanceShort}.${h.dataId}`,
       versionTag: h.changeId,
       readOnly,
       nlink: 1 + this.store.linkCount(h.nodeId),

@@ -157,3 +157,19 @@ t.test('a version superseded before it arrived is still fetched for history', as
   t.equal(versions.length, 2);
   t.same(await readAll(await b.view.openRead(`/.history/doc.bin/${versions[0]!.name}`)), v1, 'the superseded version is kept too');
 });
+
+t.test('a file listed before its content arrives keeps its ETag tag when the content lands', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  const b = makeView(t, { name: 'b' });
+  await a.view.writeFile('/one.bin', chunks(randomBytes(BLOCK_SIZE * 2)));
+  await a.view.writeFile('/two.bin', chunks(randomBytes(BLOCK_SIZE * 2)));
+  receiveAll(b.store, a.store);
+  const pendingOne = (await b.view.stat('/one.bin')).contentTag;
+  const pendingTwo = (await b.view.stat('/two.bin')).contentTag;
+  t.not(pendingOne, pendingTwo, 'two files on their way have different tags');
+  await fetchAll(t, b.store, a.store);
+  t.equal((await b.view.stat('/one.bin')).contentTag, pendingOne, 'same content, same tag: clients do not fetch it again');
+  t.equal((await b.view.stat('/one.bin')).contentTag, (await a.view.stat('/one.bin')).contentTag, 'the same tag on both instances');
+  const before = (await b.view.stat('/two.bin')).contentTag;
+  t.equal((await b.view.setMeta('/two.bin', { mode: 0o600 })).contentTag, before, 'a metadata-only change keeps the tag');
+});
