@@ -30,9 +30,9 @@ export async function runServe(flags: RawOptions): Promise<void> {
     onNewIdentity: (oldId, newId) => log.warn({ oldId, newId }, 'data directory was copied or moved: this instance now has a new id'),
   });
   if (s.historyKeep !== undefined) store.setConfig('history_keep', String(s.historyKeep));
-  const view = new MarbleView(store);
   const tls = loadTls(s.tlsCert, s.tlsKey);
   const replicator = new Replicator({ store, trusted: s.trust, invites: s.invites, peers: s.peers, log, serverCert: tls?.cert });
+  const view = new MarbleView(store, { lastArrival: (id) => replicator.fetcher.lastArrival(id) });
   const metrics = createMetrics({ store, replicator });
   const checkUser = users ? (name: string, password: string) => users.has(name) && verifyPassword(password, users.get(name)!) : undefined;
   const closers: Array<() => Promise<void>> = [];

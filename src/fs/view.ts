@@ -31,9 +31,14 @@ import { FileWriteSession, type SessionHost } from './write-session.js';
 export interface ViewOptions {
   /** A write session with no writes for this long commits what it has (NFS has no close). */
   readonly idleCommitMs?: number;
-  /** How long a read waits for content still arriving from a peer before failing. */
+  /** How long a read waits for content still arriving from a peer without a block arriving, before failing. */
   readonly contentWaitMs?: number;
+  /** When a block of a change's content last arrived from a peer (the fetcher's lastArrival). */
+  readonly lastArrival?: (changeId: string) => number | undefined;
 }
+
+/** However steadily content arrives, a read waits at most this long (NFS clients retry on JUKEBOX). */
+const CONTENT_WAIT_MAX_MS = 30_000;
 
 const DEFAULT_PAGE = 1000;
 /** Listing pages kept (see MarbleView.pages). */
@@ -48,6 +53,7 @@ export class MarbleView implements FileSystemView, SessionHost {
   private readonly sessions = new Map<string, FileWriteSession>();
   private readonly idleMs: number;
   private readonly contentWaitMs: number;
+  private readonly lastArrival: (changeId: string) => number | undefined;
   /** Pages of folder listings until the next commit: clients list a folder page by page, and often again. */
   private readonly pages = new Map<string, ListPage>();
   /** The blob empty files share, once one exists (checked before each use: it may be freed). */
@@ -57,6 +63,7 @@ export class MarbleView implements FileSystemView, SessionHost {
     this.tree = new Tree(store);
     this.idleMs = opts.idleCommitMs ?? 1000;
     this.contentWaitMs = opts.contentWaitMs ?? 2000;
+    this.lastArrival = opts.lastArrival ?? (() => undefined);
     store.onCommit(() => this.pages.clear());
   }
 
@@ -424,14 +431,17 @@ export class MarbleView implements FileSystemView, SessionHost {
   // ---- helpers --------------------------------------------------------------------------
 
   /**
-   * Resolves a path; if it names a file whose content is still on its way from a peer,
-   * waits a little for it, then fails with MARBLE_CONTENT_UNAVAILABLE (retry later).
+   * Resolves a path; if it names a file whose content is still on its way from a peer, waits
+   * for it as long as its blocks keep arriving (up to CONTENT_WAIT_MAX_MS), and fails with
+   * MARBLE_CONTENT_UNAVAILABLE (retry later) once none has arrived for contentWaitMs.
    */
   private async resolveWithContent(path: string): Promise<Target> {
-    const deadline = Date.now() + this.contentWaitMs;
+    const start = Date.now();
     for (;;) {
       const target = this.resolve(path);
       if (target.kind !== 'file' || !target.head.pending) return target;
+      const arrived = target.head.contentChange ? this.lastArrival(target.head.contentChange) : undefined;
+      const deadline = Math.min(Math.max(start, arrived ?? 0) + this.contentWaitMs, start + CONTENT_WAIT_MAX_MS);
       const left = deadline - Date.now();
       if (left <= 0) throw ContentUnavailable(path);
       await this.store.nextCommit(Math.min(left, 250));

@@ -76,6 +76,8 @@ export class Fetcher {
   private blocksRefetched = 0;
   private blocksCopied = 0;
   private remainingBytes = new Map<string, number>();
+  /** When a block of each active download last arrived (ms since the epoch). */
+  private readonly lastBlockAt = new Map<string, number>();
   private readonly budget = new ByteBudget(IN_FLIGHT_BUDGET);
   private readonly sweeper: NodeJS.Timeout;
 
@@ -133,6 +135,11 @@ export class Fetcher {
     };
   }
 
+  /** When a block of this change's content last arrived, while it is being fetched. */
+  lastArrival(changeId: string): number | undefined {
+    return this.lastBlockAt.get(changeId);
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.sweeper);
@@ -152,6 +159,7 @@ export class Fetcher {
         .finally(() => {
           this.active.delete(id);
           this.remainingBytes.delete(id);
+          this.lastBlockAt.delete(id);
           this.pump();
         });
     }
@@ -252,6 +260,7 @@ export class Fetcher {
             }
             if (work.has(index)) this.blocksRefetched++;
             await run.add(index, data);
+            this.lastBlockAt.set(changeId, Date.now());
             this.blocksReceived++;
             this.bytesReceived += data.length;
           }).finally(() => run.flush());

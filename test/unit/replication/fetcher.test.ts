@@ -173,3 +173,32 @@ t.test('a file listed before its content arrives keeps its ETag tag when the con
   const before = (await b.view.stat('/two.bin')).contentTag;
   t.equal((await b.view.setMeta('/two.bin', { mode: 0o600 })).contentTag, before, 'a metadata-only change keeps the tag');
 });
+
+t.test('a read of a file still arriving waits while its blocks keep coming, and fails once they stop', async (t) => {
+  const a = makeView(t, { name: 'a' });
+  let fetcher: Fetcher | undefined;
+  const b = makeView(t, { name: 'b', contentWaitMs: 300, lastArrival: (id) => fetcher?.lastArrival(id) });
+  const content = randomBytes(BLOCK_SIZE * 10);
+  await a.view.writeFile('/slow.bin', chunks(content));
+  await a.view.writeFile('/stuck.bin', chunks(randomBytes(BLOCK_SIZE)));
+  receiveAll(b.store, a.store);
+  const slow = sourceOf(a.store);
+  const serveSlowly: ContentSource = {
+    ...slow.source,
+    async requestBlocks(changeId, blocks, onBlock) {
+      const isSlow = changeId === b.store.headsOf((await b.view.stat('/slow.bin')).key)[0]?.contentChange;
+      if (!isSlow) return new Promise(() => undefined); // never answers
+      return slow.source.requestBlocks(changeId, blocks, async (index, data) => {
+        await new Promise((r) => setTimeout(r, 100)); // 10 blocks: 1 s, far past the 300 ms wait
+        await onBlock(index, data);
+      });
+    },
+  };
+  fetcher = new Fetcher(b.store, quiet, () => undefined);
+  t.teardown(() => fetcher?.close());
+  fetcher.addSource(serveSlowly);
+  const started = Date.now();
+  t.same(await readAll(await b.view.openRead('/slow.bin')), content, 'the read waited for all of it');
+  t.ok(Date.now() - started >= 600, 'longer than the wait for a stalled download');
+  await t.rejects(b.view.openRead('/stuck.bin'), { code: 'MARBLE_CONTENT_UNAVAILABLE' }, 'nothing arriving: retry later');
+});
