@@ -125,7 +125,7 @@ export class BlobStore {
       }
       fd = await openFile();
       if (ended) {
-        for (let pending = head; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
+        writeAllSync(fd, head);
         fsyncSync(fd);
         closed = true;
         closeSync(fd);
@@ -189,7 +189,7 @@ export class BlobStore {
   writeSmall(id: number, chunks: Buffer[]): void {
     const fd = openSync(this.path(id), 'w', 0o600);
     try {
-      for (let pending = chunks; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
+      writeAllSync(fd, chunks);
       fsyncSync(fd);
     } catch (e) {
       closeSync(fd);
@@ -211,7 +211,7 @@ export class BlobStore {
       for (const { id, data } of items) {
         const fd = openSync(this.path(id), 'w', 0o600);
         fds.push(fd);
-        for (let pending = [data]; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
+        writeAllSync(fd, [data]);
       }
       const synced = await Promise.allSettled(fds.map((fd) => fdatasyncFd(fd)));
       for (const r of synced) if (r.status === 'rejected') throw r.reason;
@@ -338,6 +338,11 @@ export function copyOut(content: Buffer, target: Buffer, offset: number, length:
 async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   let pending = chunks;
   while (pending.length) pending = dropBytes(pending, (await writevFd(fd, pending)).bytesWritten);
+}
+
+/** writeAll on the calling thread (small writes: cheaper than a thread-pool hop). */
+function writeAllSync(fd: number, chunks: Buffer[]): void {
+  for (let pending = chunks; pending.length; ) pending = dropBytes(pending, writevSync(fd, pending));
 }
 
 /** The buffers left once the first `n` bytes of `chunks` are written (after a short writev). */
