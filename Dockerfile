@@ -7,13 +7,15 @@
 # (mount it) for WebDAV and the API, MARBLE_NFS_ALLOW the NFS clients, MARBLE_PEERS and
 # MARBLE_TRUST the peers.
 
-# ---- build: dev dependencies, the native better-sqlite3 addon, TypeScript --------------------
+# ---- build: dev dependencies, the native addons (better-sqlite3, marble-native), TypeScript ---
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# toolchain for better-sqlite3 when no prebuilt binary fits
+# toolchain for marble-native, and for better-sqlite3 when no prebuilt binary fits
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# native/ is a local package (marble-native, built by node-gyp during npm ci)
+COPY native native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin bin
@@ -31,6 +33,8 @@ RUN groupadd --system --gid 10001 marble \
     && mkdir -p /data && chown marble:marble /data
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/native/package.json /app/native/index.cjs native/
+COPY --from=build /app/native/build/Release/marble_native.node native/build/Release/
 COPY --from=build /app/dist/src dist/src
 COPY --from=build /app/dist/protocols dist/protocols
 COPY bin bin

@@ -36,6 +36,8 @@ measure() {   # NAME URL PID ROUND
   SERVER_PID=$3 LOCAL_DIR=$W "$TOOLS/dav-throughput.sh" "$2" > "$out" 2> "$W/$1.$4.log" ||
     { echo "bench: dav-throughput.sh against $1 failed:" >&2; cat "$out" >&2; tail -20 "$W/$1.$4.log" >&2; return 1; }
   sed -n 's/^dav-throughput: \([a-z_0-9]*\) \([0-9.]*\) \(.*\)$/\1 \2 \3/p' "$out" >> "$W/$1.all"
+  # each round's figures on stderr: the medians hide how far the shared machine's load moved them
+  echo "bench: round $4 $1: $(grep -v '^local_' "$out" | sed -n 's/^dav-throughput: \([a-z_]*\) \([0-9.]*\) .*/\1 \2/p' | tr '\n' ' ')" >&2
 }
 ROUNDS=${BENCH_ROUNDS:-2}
 for r in $(seq 1 "$ROUNDS"); do

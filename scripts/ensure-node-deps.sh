@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
-   [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
+   [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ] || [ ! -f native/build/Release/marble_native.node ]; then
   echo "marble: installing npm packages (npm ci)..." >&2
   npm ci --no-audit --no-fund >&2
 fi

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { BLOCK_SIZE, BlockHasher, HASH_SIZE } from './blocks.js';
 import { droppedBuffers } from './buffer-gc.js';
+import { native } from './native.js';
 
 /** A body ended before the announced size, or went past it. */
 export class SizeMismatch extends Error {
@@ -288,6 +289,27 @@ export class BlobStore {
       unlinkSync(this.path(id));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
+  /**
+   * Drops a blob's pages from the page cache: its content has left the live tree (deleted or
+   * replaced, kept as history) and is rarely read again. A server that deletes the file gets
+   * its pages back at once; without this, history would hold them until memory runs short,
+   * and new writes would take fresh pages instead (on a VM that backs guest memory lazily,
+   * such as this project's test machines, a fresh page costs ~2.6 ms/MiB of system time).
+   * Best effort: a blob already gone, or no native addon, is not an error.
+   */
+  async dropCached(id: number): Promise<void> {
+    if (!native || this.resident(id)) return;
+    let fd: number | undefined;
+    try {
+      fd = await openFd(this.path(id), constants.O_RDONLY);
+      await native.dropCache(fd);
+    } catch {
+      // gone, or the kernel refused the hint: either way nothing to undo
+    } finally {
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
     }
   }
 

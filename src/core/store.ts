@@ -60,6 +60,8 @@ export class Store {
   private readonly linkTargets = new Set<string>();
   /** Blobs freed inside an open atomically(); unlinked only once it commits. */
   private pendingFree: number[] | null = null;
+  /** Blobs whose content left the live tree inside an open atomically(); see BlobStore.dropCached. */
+  private readonly retired = new Set<number>();
   private dataIds = { next: 0, end: 0 };
   private createdMissing: Missing[] | null = null;
   instanceId = '';
@@ -303,9 +305,12 @@ export class Store {
     try {
       const out = this.db.transaction(() => fn(freed))();
       this.unlinkFreed(freed);
+      for (const id of freed) this.retired.delete(id);
+      for (const id of this.retired) void this.blobs.dropCached(id);
       return out;
     } finally {
       this.pendingFree = null;
+      this.retired.clear();
     }
   }
 
@@ -426,7 +431,10 @@ export class Store {
       if (old.link_to !== null) linked.add(old.link_to as string);
       if (closed === c.parentId) birthHlc = old.birth_hlc as number;
       s.deleteHead.run(c.nodeId, closed);
-      if (old.data_id !== null) this.unref(old.data_id as number, freed);
+      if (old.data_id !== null) {
+        this.unref(old.data_id as number, freed);
+        if (old.data_id !== content.dataId) this.retired.add(old.data_id as number);
+      }
       if (old.parent_dir !== c.meta.parentDir) s.touchDir.run(old.parent_dir, c.hlc);
       // A version superseded before its content arrived is still fetched for history (DESIGN:
       // every version written stays a head or in history), unless history keeps nothing.

@@ -1,0 +1,54 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { native } from '../../../src/core/native.js';
+import { chunks, makeView, readAll } from '../fs/view-fixture.js';
+
+// Content that leaves the live tree (replaced or deleted, kept as history) leaves the page
+// cache too (BlobStore.dropCached); what is live stays cached. fincore (util-linux) counts the
+// pages of a file that are in the page cache.
+
+const blobPaths = (dir: string) =>
+  readdirSync(join(dir, 'blobs')).flatMap((d) => readdirSync(join(dir, 'blobs', d)).map((f) => join(dir, 'blobs', d, f)));
+const cachedPages = (path: string) =>
+  Number(execFileSync('fincore', ['--noheadings', '--output', 'PAGES', path], { encoding: 'utf8' }).trim());
+
+async function pagesSettle(path: string, want: (pages: number) => boolean): Promise<number> {
+  let pages = cachedPages(path);
+  for (let i = 0; i < 100 && !want(pages); i++) {
+    await sleep(20);
+    pages = cachedPages(path);
+  }
+  return pages;
+}
+
+t.test('the native addon is built and loaded', async (t) => {
+  t.ok(native, 'marble-native loads (npm ci builds it with node-gyp)');
+  t.type(native?.dropCache, 'function');
+});
+
+t.test('a replaced version and a deleted file leave the page cache; the live version stays; all read back', async (t) => {
+  const fx = makeView(t);
+  const first = randomBytes(4 << 20);
+  const second = randomBytes(4 << 20);
+  await fx.view.writeFile('/big.bin', chunks(first));
+  const [firstBlob] = blobPaths(fx.dir);
+  t.ok(firstBlob, 'a blob file for the first version');
+  t.ok(cachedPages(firstBlob!) > 0, 'just written: in the page cache');
+
+  await fx.view.writeFile('/big.bin', chunks(second));
+  const secondBlob = blobPaths(fx.dir).find((p) => p !== firstBlob)!;
+  t.equal(await pagesSettle(firstBlob!, (n) => n === 0), 0, 'the replaced version is dropped from the cache');
+  t.ok(cachedPages(secondBlob) > 0, 'the live version stays cached');
+
+  await fx.view.remove('/big.bin');
+  t.equal(await pagesSettle(secondBlob, (n) => n === 0), 0, 'the deleted version is dropped from the cache');
+
+  const versions = (await fx.view.list('/.history/big.bin')).entries.map((e) => e.name);
+  t.equal(versions.length, 2, 'both versions are kept in history');
+  const back = await Promise.all(versions.map(async (v) => readAll(await fx.view.openRead(`/.history/big.bin/${v}`))));
+  t.ok(back.some((b) => b.equals(first)) && back.some((b) => b.equals(second)), 'both read back byte for byte');
+});
