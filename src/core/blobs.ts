@@ -43,6 +43,8 @@ const writevFd = promisify(writev);
 const fdatasyncFd = promisify(fdatasync);
 const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
+/** Smaller blobs are left in the page cache when they leave the live tree: they free too little to be worth two system calls. */
+const DROP_CACHE_MIN = 1024 * 1024;
 /** Bodies up to this size are collected and written with a few synchronous calls (far fewer thread-pool hops). */
 const SMALL_BODY = 1024 * 1024;
 
@@ -300,8 +302,8 @@ export class BlobStore {
    * such as this project's test machines, a fresh page costs ~2.6 ms/MiB of system time).
    * Best effort: a blob already gone, or no native addon, is not an error.
    */
-  async dropCached(id: number): Promise<void> {
-    if (!native || this.resident(id)) return;
+  async dropCached(id: number, size: number): Promise<void> {
+    if (!native || size < DROP_CACHE_MIN) return;
     let fd: number | undefined;
     try {
       fd = await openFd(this.path(id), constants.O_RDONLY);

@@ -60,8 +60,8 @@ export class Store {
   private readonly linkTargets = new Set<string>();
   /** Blobs freed inside an open atomically(); unlinked only once it commits. */
   private pendingFree: number[] | null = null;
-  /** Blobs whose content left the live tree inside an open atomically(); see BlobStore.dropCached. */
-  private readonly retired = new Set<number>();
+  /** Blobs (id -> size) whose content left the live tree inside an open atomically(); see BlobStore.dropCached. */
+  private readonly retired = new Map<number, number>();
   private dataIds = { next: 0, end: 0 };
   private createdMissing: Missing[] | null = null;
   instanceId = '';
@@ -306,7 +306,7 @@ export class Store {
       const out = this.db.transaction(() => fn(freed))();
       this.unlinkFreed(freed);
       for (const id of freed) this.retired.delete(id);
-      for (const id of this.retired) void this.blobs.dropCached(id);
+      for (const [id, size] of this.retired) void this.blobs.dropCached(id, size);
       return out;
     } finally {
       this.pendingFree = null;
@@ -433,7 +433,7 @@ export class Store {
       s.deleteHead.run(c.nodeId, closed);
       if (old.data_id !== null) {
         this.unref(old.data_id as number, freed);
-        if (old.data_id !== content.dataId) this.retired.add(old.data_id as number);
+        if (old.data_id !== content.dataId) this.retired.set(old.data_id as number, old.size as number);
       }
       if (old.parent_dir !== c.meta.parentDir) s.touchDir.run(old.parent_dir, c.hlc);
       // A version superseded before its content arrived is still fetched for history (DESIGN:
