@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-// The young generation is capped at 8 MiB (src/core/young-generation.ts). Measured 2026-11-24 on
-// a peer that had received three 256 MiB files: heap 27.5 MB with the cap (young 8 MiB), 51 MB
-// without (young 33.5 MiB); no loss of speed seen in those transfers.
+// Memory set-up before anything else loads (src/core/allocator.ts, young-generation.ts).
+// The young generation is capped at 4 MiB. Measured 2026-11-24 with `SYNC_BENCH_ONLY=marble
+// bash bench/sync.sh`, two runs each, together with the allocator's mmap threshold and the
+// full collections of src/core/buffer-gc.ts: peak RSS of the two peers 96.0-97.6 MB with a
+// 4 MiB cap, 96.9-100.4 MB with 8 MiB, 102-110 MB with neither change; 256 MiB arrival
+// 2.28-2.44 s, 2.30-2.46 s and 2.17-2.69 s.
 // Other V8 flags tried and left out:
 // - --semi-space-growth-factor=1 from the start (1 MiB young generation) cost ~7% of WebDAV
 //   large-PUT throughput and ~5-10% of a 256 MiB sync;
 // - --optimize-for-size kept the heap at 18-20 MB instead of 34-60 MB through a sync, but cost
 //   a third of WebDAV's large-PUT throughput and a tenth of small-file rates.
-const YOUNG_GENERATION_CAP = 8 * 1024 * 1024;
-import('../dist/src/core/young-generation.js')
-  .then((m) => m.capYoungGeneration(YOUNG_GENERATION_CAP))
+const YOUNG_GENERATION_CAP = 4 * 1024 * 1024;
+Promise.all([import('../dist/src/core/allocator.js'), import('../dist/src/core/young-generation.js')])
+  .then(([allocator, young]) => {
+    allocator.tuneAllocator();
+    young.capYoungGeneration(YOUNG_GENERATION_CAP);
+  })
   .then(() => import('../dist/src/cli/main.js'))
   .then((m) => m.main(process.argv))
   .catch((err) => {
