@@ -15,7 +15,8 @@
 # Reading the upload figure: on a VM that hands freed memory back to its host (free page
 # reporting), writing into page-cache pages the guest has not touched lately costs ~2.4 ms
 # per MiB against ~0.17 ms for recently freed ones. nfs-throughput.sh removes each uploaded
-# file before the next upload: Ganesha frees its pages, Marble keeps the content in history.
+# file before the next upload: Ganesha frees its pages; Marble keeps the content in history
+# and drops its pages from the cache (BlobStore.dropCached), so both write into freed pages.
 # Measured on the same VM without those removals, Ganesha's later uploads ran 320-340 MB/s.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
