@@ -21,6 +21,11 @@ export class SizeMismatch extends Error {
  */
 export const RESIDENT_MAX = 16 * 1024;
 
+/** Whether content of this many bytes is resident (RESIDENT_MAX): the one rule every writer follows. */
+export function isResidentSize(size: number): boolean {
+  return size <= RESIDENT_MAX;
+}
+
 /** What reading a blob needs: a file handle, or the same over resident content. */
 export interface BlobFile {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
@@ -93,7 +98,7 @@ export class BlobStore {
       opening.catch(() => undefined); // a failure is reported where it is awaited
       return opening;
     };
-    if (expectedSize === undefined || expectedSize > RESIDENT_MAX) openFile();
+    if (expectedSize === undefined || !isResidentSize(expectedSize)) openFile();
     const head: Buffer[] = [];
     const take = (chunk: Buffer) => {
       hasher.update(chunk);
@@ -117,7 +122,7 @@ export class BlobStore {
         head.push(next.value);
       }
       if (ended && expectedSize !== undefined && hasher.size !== expectedSize) throw new SizeMismatch(expectedSize, hasher.size);
-      if (ended && hasher.size <= RESIDENT_MAX) {
+      if (ended && isResidentSize(hasher.size)) {
         if (opening) {
           fd = await opening;
           closed = true;

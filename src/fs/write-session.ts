@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { close, closeSync, fdatasync, fsync, ftruncate, readSync, write as writeCb, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { RESIDENT_MAX } from '../core/blobs.js';
+import { isResidentSize } from '../core/blobs.js';
 import { BLOCK_SIZE, BlockHasher, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
 import { droppedBuffers } from '../core/buffer-gc.js';
 import type { Head, NewContent } from '../core/model.js';
@@ -295,7 +295,7 @@ export class FileWriteSession implements WriteSession {
     try {
       // A small result is resident (RESIDENT_MAX): read back from the page cache, committed
       // with its change, no fsync; its working file goes.
-      if (w.size <= RESIDENT_MAX) resident = readWhole(w.fd, w.size);
+      if (isResidentSize(w.size)) resident = readWhole(w.fd, w.size);
       else await fsyncFd(w.fd);
     } catch (e) {
       // After a failed fsync the kernel may have dropped the pages: the copy cannot be trusted.

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
-import { RESIDENT_MAX } from '../core/blobs.js';
+import { isResidentSize } from '../core/blobs.js';
 import { BlockHasher } from '../core/blocks.js';
 import type { Change } from '../core/model.js';
 import type { Store } from '../core/store.js';
@@ -219,13 +219,13 @@ export class Replicator implements SessionHost {
       const batch = this.inline;
       this.inline = [];
       try {
-        const files = batch.filter((b) => b.data.length > RESIDENT_MAX); // the rest is resident: no file at all
+        const files = batch.filter((b) => !isResidentSize(b.data.length)); // the rest is resident: no file at all
         if (files.length) await this.store.blobs.writeManyDurable(files.map((b) => ({ id: b.dataId, data: b.data })));
         // The store may be closed once stopped; these are fetched again after the restart.
         if (!this.stopped) {
           this.store.atomically(() => {
             for (const b of batch) {
-              const resident = b.data.length <= RESIDENT_MAX ? b.data : undefined;
+              const resident = isResidentSize(b.data.length) ? b.data : undefined;
               if (!this.store.materialize(b.changeId, b.dataId, b.size, b.hashes, resident)) this.store.discardBlob(b.dataId);
             }
           });

@@ -1,4 +1,4 @@
-import { RESIDENT_MAX } from '../../../src/core/blobs.js';
+import { isResidentSize } from '../../../src/core/blobs.js';
 import type { Store } from '../../../src/core/store.js';
 import { fromWire, toWire } from '../../../src/replication/wire.js';
 import { chunks, makeView, type Fixture } from '../fs/view-fixture.js';
@@ -16,8 +16,8 @@ export function pull(to: Store, from: Store): void {
       const source = from.contentSource(m.changeId)!;
       const dataId = to.allocateDataId();
       const content = from.blobs.readAll(source.id);
-      if (content.length > RESIDENT_MAX) to.blobs.writeSmall(dataId, [content]);
-      to.materialize(m.changeId, dataId, plan.size, plan.hashes, content.length > RESIDENT_MAX ? undefined : content);
+      if (!isResidentSize(content.length)) to.blobs.writeSmall(dataId, [content]);
+      to.materialize(m.changeId, dataId, plan.size, plan.hashes, isResidentSize(content.length) ? content : undefined);
     }
   }
 }
