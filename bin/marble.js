@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Memory set-up before anything else loads (src/core/allocator.ts, young-generation.ts).
 // The young generation is capped at 4 MiB. Measured 2026-11-24 with `SYNC_BENCH_ONLY=marble
-// bash bench/sync.sh`, two runs each, together with the allocator settings of that day
-// (src/core/allocator.ts, buffer-gc.ts): peak RSS of the two peers 96.0-97.6 MB with a
+// bash bench/sync.sh`, two runs each, with the allocator settings of then (a 128 KiB mmap
+// threshold, a trim after each forced collection): peak RSS of the two peers 96.0-97.6 MB with a
 // 4 MiB cap, 96.9-100.4 MB with 8 MiB, 102-110 MB with neither change; 256 MiB arrival
 // 2.28-2.44 s, 2.30-2.46 s and 2.17-2.69 s.
 // Other V8 flags tried and left out:
