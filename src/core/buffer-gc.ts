@@ -18,7 +18,12 @@ import { native } from './native.js';
  * pages the next socket reads fault in again); with none at all, the peers of a 256 MiB sync
  * peaked at 100-103 MB instead of 94-96.
  */
-const EVERY_BYTES = 8 * 1024 * 1024;
+/**
+ * 4 MiB rather than 8: in `SYNC_BENCH_ONLY=marble bash bench/sync.sh` (4 runs), the
+ * 256 MiB arrival took 1.61-1.87 s against 1.95-2.60 s (5 runs), and the peers peaked at 92-101 MB RSS
+ * against 96-103 MB (5 runs); twice the young collections cost ~0.5 ms each.
+ */
+const EVERY_BYTES = 4 * 1024 * 1024;
 const TRIM_EVERY_MS = 1000;
 
 type Collector = (options: { type: 'minor' }) => void;

@@ -51,10 +51,10 @@ t.test('the native addon is built and loaded; its allocator calls are taken', as
 });
 
 t.test('dropped buffers: a young-generation collection every few MiB', async (t) => {
-  droppedBuffers(8 << 20); // start counting afresh
+  droppedBuffers(4 << 20); // start counting afresh
   const scavenges = countGcs(perfConstants.NODE_PERFORMANCE_GC_MINOR);
   t.equal(droppedBuffers(1024), false, 'a few bytes: no collection yet');
-  t.equal(droppedBuffers(8 << 20), true, '8 MiB more: one');
+  t.equal(droppedBuffers(4 << 20), true, '4 MiB more: one');
   for (let i = 0; i < 50 && scavenges.seen() === 0; i++) await sleep(20); // entries arrive asynchronously
   t.ok(scavenges.seen() >= 1, 'V8 reports the young-generation collection');
   scavenges.stop();
