@@ -25,11 +25,13 @@ import { native } from './native.js';
  */
 const EVERY_BYTES = 4 * 1024 * 1024;
 const TRIM_EVERY_MS = 1000;
+const SETTLE_MS = 2000;
 
-type Collector = (options: { type: 'minor' }) => void;
+type Collector = (options?: { type: 'minor' }) => void;
 let collector: Collector | null | undefined;
 let pending = 0;
 let trimPending = false;
+let settle: NodeJS.Timeout | null = null;
 
 /** `bytes` of buffers were handled and dropped; collects them once enough have been. Returns whether it did. */
 export function droppedBuffers(bytes: number): boolean {
@@ -40,7 +42,27 @@ export function droppedBuffers(bytes: number): boolean {
   if (!collect) return false;
   collect({ type: 'minor' });
   scheduleTrim();
+  noteActivity();
   return true;
+}
+
+/**
+ * Work was done (a transaction committed, buffers collected). Once none has come for SETTLE_MS,
+ * one full collection and a trim return the process to its resting size: without them a peer
+ * kept what a burst left behind (V8's old generation, freed heap), resting at 86-90 MB after
+ * the workloads of bench/sync.sh instead of 72-75, and the next burst peaked from there.
+ */
+export function noteActivity(): void {
+  if (settle) {
+    settle.refresh();
+    return;
+  }
+  settle = setTimeout(() => {
+    settle = null;
+    gc()?.();
+    native?.mallocTrim(0);
+  }, SETTLE_MS);
+  settle.unref();
 }
 
 function scheduleTrim(): void {

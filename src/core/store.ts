@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.js';
 import { blockCount, blocksToRanges, HASH_SIZE, hashOf, packBlockHashes } from './blocks.js';
+import { noteActivity } from './buffer-gc.js';
 import { openDatabase, type Db } from './db.js';
 import { lockDataDir } from './dir-lock.js';
 import { makeId, ROOT_NODE } from './ids.js';
@@ -307,6 +308,7 @@ export class Store {
       this.unlinkFreed(freed);
       for (const id of freed) this.retired.delete(id);
       for (const [id, size] of this.retired) void this.blobs.dropCached(id, size);
+      noteActivity();
       return out;
     } finally {
       this.pendingFree = null;

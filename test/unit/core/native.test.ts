@@ -1,14 +1,12 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { native } from '../../../src/core/native.js';
 import { tuneAllocator } from '../../../src/core/allocator.js';
-import { droppedBuffers } from '../../../src/core/buffer-gc.js';
+import { droppedBuffers, noteActivity } from '../../../src/core/buffer-gc.js';
 import { chunks, makeView, readAll } from '../fs/view-fixture.js';
+import { blobPaths, cachedPages } from './page-cache.js';
 
 // The native addon (native/, marble-native) and what uses it.
 //
@@ -16,10 +14,6 @@ import { chunks, makeView, readAll } from '../fs/view-fixture.js';
 // cache too (BlobStore.dropCached); what is live stays cached. fincore (util-linux) counts the
 // pages of a file that are in the page cache.
 
-const blobPaths = (dir: string) =>
-  readdirSync(join(dir, 'blobs')).flatMap((d) => readdirSync(join(dir, 'blobs', d)).map((f) => join(dir, 'blobs', d, f)));
-const cachedPages = (path: string) =>
-  Number(execFileSync('fincore', ['--noheadings', '--output', 'PAGES', path], { encoding: 'utf8' }).trim());
 
 /** Counts V8's collections of one kind until stop() is called. */
 function countGcs(kind: number): { seen(): number; stop(): void } {
@@ -58,6 +52,14 @@ t.test('dropped buffers: a young-generation collection every few MiB', async (t)
   for (let i = 0; i < 50 && scavenges.seen() === 0; i++) await sleep(20); // entries arrive asynchronously
   t.ok(scavenges.seen() >= 1, 'V8 reports the young-generation collection');
   scavenges.stop();
+});
+
+t.test('quiet after work: one full collection returns the process to its resting size', async (t) => {
+  const fulls = countGcs(perfConstants.NODE_PERFORMANCE_GC_MAJOR);
+  noteActivity();
+  for (let i = 0; i < 100 && fulls.seen() === 0; i++) await sleep(50);
+  t.ok(fulls.seen() >= 1, 'a full collection ran once work stopped');
+  fulls.stop();
 });
 
 t.test('a replaced version and a deleted file leave the page cache; the live version stays; all read back', async (t) => {
