@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Entry } from '../../../src/fs/types.js';
 import { headerOf } from './header.js';
+import { httpDate } from './dates.js';
 
 /** Validators and RFC 9110 §13 preconditions (If-Match, If-None-Match, If-(Un)Modified-Since). */
 
@@ -19,7 +20,7 @@ export function contentTagOfEtag(etag: string): string | null {
 }
 
 export function lastModifiedOf(entry: Entry): string {
-  return new Date(Number(entry.mtimeNs / 1_000_000n)).toUTCString();
+  return httpDate(entry.mtimeNs);
 }
 
 /** Seconds since the epoch, the resolution of HTTP dates. */

@@ -48,9 +48,12 @@ export function parseTarget(raw: string): TargetPath {
   return { path: '/' + parts.join('/'), trailingSlash: rest.endsWith('/') && parts.length > 0 };
 }
 
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 /** Percent-encodes a view path for an href: everything but unreserved characters in each segment. */
 export function hrefOf(path: string, isDir: boolean): string {
   if (path === '/') return '/';
+  if (UNRESERVED_PATH.test(path)) return isDir ? path + '/' : path; // nothing to encode (most names)
   const encoded = path
     .split('/')
     .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()))

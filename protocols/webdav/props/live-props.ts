@@ -1,5 +1,6 @@
 import type { Entry, SpaceInfo } from '../../../src/fs/types.js';
 import { etagOf, lastModifiedOf } from '../http/conditional.js';
+import { isoDate } from '../http/dates.js';
 import { contentTypeOf } from '../http/mime.js';
 import { escapeXml } from '../xml/xml-write.js';
 import type { ActiveLock, LockTable } from '../locks/lock-table.js';
@@ -27,10 +28,6 @@ interface LiveProp {
 const SUPPORTED_LOCK =
   '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>' +
   '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
-
-function isoDate(ns: bigint): string {
-  return new Date(Number(ns / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 export const LIVE_PROPS: ReadonlyMap<string, LiveProp> = new Map<string, LiveProp>([
   ['resourcetype', { inAllprop: true, value: ({ entry }) => (entry.isDir ? '<D:collection/>' : '') }],
