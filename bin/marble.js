@@ -5,6 +5,9 @@
 // threshold, a trim after each forced collection): peak RSS of the two peers 96.0-97.6 MB with a
 // 4 MiB cap, 96.9-100.4 MB with 8 MiB, 102-110 MB with neither change; 256 MiB arrival
 // 2.28-2.44 s, 2.30-2.46 s and 2.17-2.69 s.
+// Measured again later that day with the allocator settings of src/core: an 8 MiB cap made a
+// 500-entry WebDAV PROPFIND faster (4.3-4.9 ms against 5.9) but the 256 MiB arrival slower
+// (2.16-2.33 s, 4 runs, against 1.6-1.9 s), at the same peak RSS; the cap stayed at 4 MiB.
 // Other V8 flags tried and left out:
 // - --semi-space-growth-factor=1 from the start (1 MiB young generation) cost ~7% of WebDAV
 //   large-PUT throughput and ~5-10% of a 256 MiB sync;

@@ -1,27 +1,25 @@
-import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { native } from './native.js';
 
 /**
  * Block buffers live outside the JS heap: V8 sees a small object per 128 KiB block and, the
  * heap hardly growing, collects rarely, so dead blocks pile up by tens of MB during a
  * transfer (measured: arrayBuffers swinging 0 -> 33 MB, RSS with it). They die young, so a
- * young-generation collection after every few MB of blocks handled gives them back (~1 ms).
+ * young-generation collection after every EVERY_BYTES of blocks handled gives them back
+ * (~0.5 ms each). 4 MiB rather than 8: in `SYNC_BENCH_ONLY=marble bash bench/sync.sh`, the
+ * 256 MiB arrival took 1.61-1.87 s (4 runs) against 1.95-2.60 s (5), and the peers peaked at
+ * 92-101 MB RSS against 96-103 MB.
  *
- * Full collections were tried for blocks promoted before they died: in an NFS upload of
- * 256 MiB they took the server's user time from 0.3-0.4 s to 0.7-1.0 s, with no lower peak
- * RSS in a sync.
+ * Full collections during a transfer were tried for blocks promoted before they died: in an
+ * NFS upload of 256 MiB they took the server's user time from 0.3-0.4 s to 0.7-1.0 s, with no
+ * lower peak RSS in a sync. One runs when the process goes quiet instead (noteActivity).
  *
  * Freed memory in the allocator's heap goes back to the system (malloc_trim) at most once per
  * TRIM_EVERY_MS while collections keep coming, and once after the last. A trim after every
  * collection cost an NFS upload of 256 MiB ~0.15 s of system time (each trim hands back the
  * pages the next socket reads fault in again); with none at all, the peers of a 256 MiB sync
  * peaked at 100-103 MB instead of 94-96.
- */
-/**
- * 4 MiB rather than 8: in `SYNC_BENCH_ONLY=marble bash bench/sync.sh` (4 runs), the
- * 256 MiB arrival took 1.61-1.87 s against 1.95-2.60 s (5 runs), and the peers peaked at 92-101 MB RSS
- * against 96-103 MB (5 runs); twice the young collections cost ~0.5 ms each.
  */
 const EVERY_BYTES = 4 * 1024 * 1024;
 const TRIM_EVERY_MS = 1000;
