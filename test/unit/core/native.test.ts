@@ -14,7 +14,6 @@ import { blobPaths, cachedPages } from './page-cache.js';
 // cache too (BlobStore.dropCached); what is live stays cached. fincore (util-linux) counts the
 // pages of a file that are in the page cache.
 
-
 /** Counts V8's collections of one kind until stop() is called. */
 function countGcs(kind: number): { seen(): number; stop(): void } {
   let n = 0;
