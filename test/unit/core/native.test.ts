@@ -6,7 +6,7 @@ import { native } from '../../../src/core/native.js';
 import { tuneAllocator } from '../../../src/core/allocator.js';
 import { droppedBuffers, noteActivity } from '../../../src/core/buffer-gc.js';
 import { chunks, makeView, readAll } from '../fs/view-fixture.js';
-import { blobPaths, cachedPages } from './page-cache.js';
+import { blobPaths, cachedPages } from '../../helpers/page-cache.js';
 
 // The native addon (native/, marble-native) and what uses it.
 //

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { blobPaths, cachedPages } from './page-cache.js';
+import { blobPaths, cachedPages } from '../../helpers/page-cache.js';
 
 // Without the native addon (native/ not built: no compiler where it was installed), Marble
 // works the same, holding more memory: no page-cache drops, no allocator settings, no trims.
