@@ -3,20 +3,10 @@
  * leaves the page cache too, so new writes reuse its pages (see BlobStore.dropCached); the live
  * version stays cached, and every version still reads back byte for byte.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { davUrl, listCollection, patternBytes, put, request, sha256 } from '../helpers/http.js';
 import { startMarble } from '../helpers/marble.js';
-import { blobPaths, cachedPages } from '../helpers/page-cache.js';
-
-async function settled(path: string, want: (pages: number) => boolean): Promise<number> {
-  let pages = cachedPages(path);
-  for (let i = 0; i < 100 && !want(pages); i++) {
-    await sleep(20);
-    pages = cachedPages(path);
-  }
-  return pages;
-}
+import { blobPaths, cachedPages, cachedPagesSettle } from '../helpers/page-cache.js';
 
 t.test('a file replaced and then deleted over WebDAV: old content leaves the page cache, nothing is lost', async (t) => {
   const marble = await startMarble(t);
@@ -30,7 +20,7 @@ t.test('a file replaced and then deleted over WebDAV: old content leaves the pag
 
   t.equal((await put(file, second)).status, 204, 'PUT replaces it');
   const secondBlob = blobPaths(marble.data).find((p) => p !== firstBlob)!;
-  t.equal(await settled(firstBlob!, (n) => n === 0), 0, 'the replaced version is dropped from the page cache');
+  t.equal(await cachedPagesSettle(firstBlob!, (n) => n === 0), 0, 'the replaced version is dropped from the page cache');
   t.ok(cachedPages(secondBlob) > 0, 'the live version stays cached');
 
   const versions = await listCollection(davUrl(marble.webdav, '.history', 'video.bin') + '/');
@@ -40,7 +30,7 @@ t.test('a file replaced and then deleted over WebDAV: old content leaves the pag
   t.same(sums.sort(), [sha256(first), sha256(second)].sort(), 'both versions read back byte for byte');
 
   t.equal((await request(file, { method: 'DELETE' })).status, 204, 'DELETE removes the file');
-  t.equal(await settled(secondBlob, (n) => n === 0), 0, 'the deleted version is dropped from the page cache');
+  t.equal(await cachedPagesSettle(secondBlob, (n) => n === 0), 0, 'the deleted version is dropped from the page cache');
   const after = await listCollection(davUrl(marble.webdav, '.history', 'video.bin') + '/');
   t.equal(after.filter((v) => !v.path.endsWith('/')).length, 2, 'both versions are still in history');
 });

@@ -6,7 +6,7 @@ import { native } from '../../../src/core/native.js';
 import { tuneAllocator } from '../../../src/core/allocator.js';
 import { droppedBuffers, noteActivity } from '../../../src/core/buffer-gc.js';
 import { chunks, makeView, readAll } from '../fs/view-fixture.js';
-import { blobPaths, cachedPages } from '../../helpers/page-cache.js';
+import { blobPaths, cachedPages, cachedPagesSettle } from '../../helpers/page-cache.js';
 
 // The native addon (native/, marble-native) and what uses it.
 //
@@ -22,15 +22,6 @@ function countGcs(kind: number): { seen(): number; stop(): void } {
   });
   observer.observe({ entryTypes: ['gc'] });
   return { seen: () => n, stop: () => observer.disconnect() };
-}
-
-async function pagesSettle(path: string, want: (pages: number) => boolean): Promise<number> {
-  let pages = cachedPages(path);
-  for (let i = 0; i < 100 && !want(pages); i++) {
-    await sleep(20);
-    pages = cachedPages(path);
-  }
-  return pages;
 }
 
 t.test('the native addon is built and loaded; its allocator calls are taken', async (t) => {
@@ -72,11 +63,11 @@ t.test('a replaced version and a deleted file leave the page cache; the live ver
 
   await fx.view.writeFile('/big.bin', chunks(second));
   const secondBlob = blobPaths(fx.dir).find((p) => p !== firstBlob)!;
-  t.equal(await pagesSettle(firstBlob!, (n) => n === 0), 0, 'the replaced version is dropped from the cache');
+  t.equal(await cachedPagesSettle(firstBlob!, (n) => n === 0), 0, 'the replaced version is dropped from the cache');
   t.ok(cachedPages(secondBlob) > 0, 'the live version stays cached');
 
   await fx.view.remove('/big.bin');
-  t.equal(await pagesSettle(secondBlob, (n) => n === 0), 0, 'the deleted version is dropped from the cache');
+  t.equal(await cachedPagesSettle(secondBlob, (n) => n === 0), 0, 'the deleted version is dropped from the cache');
 
   const versions = (await fx.view.list('/.history/big.bin')).entries.map((e) => e.name);
   t.equal(versions.length, 2, 'both versions are kept in history');
