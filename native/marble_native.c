@@ -114,10 +114,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mallocTrim", NULL, malloc_trim_now, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods));
-  if (!constant(env, exports, "M_TRIM_THRESHOLD", M_TRIM_THRESHOLD) ||
-      !constant(env, exports, "M_MMAP_THRESHOLD", M_MMAP_THRESHOLD) ||
-      !constant(env, exports, "M_ARENA_MAX", M_ARENA_MAX))
-    return NULL;
+  if (!constant(env, exports, "M_MMAP_THRESHOLD", M_MMAP_THRESHOLD)) return NULL;
   return exports;
 }
 

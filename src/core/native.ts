@@ -11,9 +11,7 @@ export interface NativeCalls {
   mallopt(param: number, value: number): boolean;
   /** glibc malloc_trim(); true when memory went back to the system. */
   mallocTrim(pad: number): boolean;
-  readonly M_TRIM_THRESHOLD: number;
   readonly M_MMAP_THRESHOLD: number;
-  readonly M_ARENA_MAX: number;
 }
 
 /** The addon, or null where it was not built (npm ci builds it with node-gyp). */
