@@ -17,6 +17,8 @@ export const COOKIE_DOTDOT = 2n;
 export class CookieTable {
   private readonly dirs = new Map<string, Map<bigint, string>>();
   private names = 0;
+  /** the folder last in the LRU order */
+  private newest: string | undefined;
 
   constructor(private readonly maxNames = 500_000) {}
 
@@ -25,10 +27,12 @@ export class CookieTable {
     if (!dir) {
       dir = new Map();
       this.dirs.set(dirKey, dir);
-    } else {
+    } else if (dirKey !== this.newest) {
+      // to the end of the LRU order; a listing asks for many names of one folder in a row
       this.dirs.delete(dirKey);
       this.dirs.set(dirKey, dir);
     }
+    this.newest = dirKey;
     const c = cookieOfName(name);
     if (!dir.has(c)) {
       dir.set(c, name);

@@ -6,6 +6,7 @@ import { DuplicateRequestCache } from './drc.js';
 import { NF3DIR, NF3LNK, NF3REG, NFS3, NFS_MAXNAMLEN, type NfsStat3 } from './constants.js';
 import { invalid, nameTooLong, nfsStatusOf, staleHandle } from './errors.js';
 import { fileIdOf, HandleCodec } from './handles.js';
+import { ListedEntries, type EncodedEntry } from './listed-entries.js';
 import { ReadCache } from './reads.js';
 import type { CallContext, RpcLogger } from './rpc/dispatcher.js';
 import type { Fattr } from './wire.js';
@@ -65,6 +66,7 @@ export class NfsState {
   readonly writes: WriteTable;
   readonly reads: ReadCache;
   readonly cookies = new CookieTable();
+  private readonly listed = new ListedEntries();
   readonly drc: DuplicateRequestCache;
   /** MOUNT's record of who mounted what, for DUMP: "address path" */
   readonly mounts = new Set<string>();
@@ -184,6 +186,22 @@ export class NfsState {
     return entries.map((e) => this.fattr(e, this.meta.get(e.key) ?? { atimeNs: undefined }, call));
   }
 
+  /** The READDIRPLUS encoding of `e` remembered for this caller, if it still holds. */
+  encodedEntry(e: Entry, call: CallContext): EncodedEntry | undefined {
+    const meta = this.meta.get(e.key);
+    if (!meta || (!e.isDir && this.writes.overlay(e.key))) return undefined;
+    const { uid, gid } = idsOf(call);
+    return this.listed.get(e, uid, gid, meta);
+  }
+
+  /** Remembers the encoding of `e` just made from {@link attrsOfListing}; not while it has uncommitted writes. */
+  rememberEncoded(e: Entry, call: CallContext, encoded: EncodedEntry): void {
+    const meta = this.meta.get(e.key);
+    if (!meta || (!e.isDir && this.writes.overlay(e.key))) return;
+    const { uid, gid } = idsOf(call);
+    this.listed.set(e, uid, gid, meta, encoded);
+  }
+
   /** Records NFS properties we just wrote, so the cache stays right. */
   noteMeta(key: string, patch: Partial<NfsMeta>): void {
     const m = this.meta.get(key) ?? { atimeNs: undefined };
@@ -232,7 +250,7 @@ export class NfsState {
     const size = BigInt(over?.size ?? e.size);
     const mtimeNs = over?.mtimeNs ?? e.mtimeNs;
     const ctimeNs = over && over.mtimeNs > e.ctimeNs ? over.mtimeNs : e.ctimeNs;
-    const ids = call.cred.kind === 'sys' ? call.cred : { uid: 65534, gid: 65534 };
+    const ids = idsOf(call);
     let mode = e.mode & 0o7777;
     if (e.readOnly) mode &= ~0o222;
     return {
@@ -265,6 +283,13 @@ export class NfsState {
     if (this.meta.size > 100_000) this.meta.delete(this.meta.keys().next().value!);
   }
 }
+
+/** The owner NFS reports: the caller's own ids under AUTH_SYS, nobody otherwise. */
+function idsOf(call: CallContext): { uid: number; gid: number } {
+  return call.cred.kind === 'sys' ? call.cred : NOBODY;
+}
+
+const NOBODY = { uid: 65534, gid: 65534 } as const;
 
 function metaFrom(props: Map<string, string>): NfsMeta {
   const atime = props.get(PROP.atime);

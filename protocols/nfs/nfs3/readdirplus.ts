@@ -1,14 +1,16 @@
 import { MAX_IO, NFS3, NFS3_COOKIEVERFSIZE } from '../constants.js';
 import { fileIdOf } from '../handles.js';
-import type { NfsObject } from '../state.js';
+import type { NfsObject, NfsState } from '../state.js';
 import { FATTR3_SIZE, readFh, writeFattr, writePostOpAttr, type Fattr } from '../wire.js';
-import { entriesAfter, opaqueSize } from './listing.js';
+import type { EncodedEntry } from '../listed-entries.js';
+import type { CallContext } from '../rpc/dispatcher.js';
+import { XdrWriter } from '../xdr/writer.js';
+import { entriesAfter, opaqueSize, type ListedEntry } from './listing.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
 /**
  * READDIRPLUS3: entries with attributes and handles. `dircount` bounds the names,
- * fileids and cookies; `maxcount` the whole reply. Attributes of a page are fetched
- * in one go (view.getPropsOf), not per entry.
+ * fileids and cookies; `maxcount` the whole reply.
  */
 export const readdirplus: NfsProcedure = async (args, call, nfs) => {
   const fh = readFh(args);
@@ -25,31 +27,22 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
     // so a listing needs no more round trips than the client's maxcount forces.
     const estimate = Math.max(1, Math.min(Math.floor((maxcount - used) / 144), Math.floor(dircount / 24) || 1));
     const { items, more } = await entriesAfter(nfs, dir, cookie, verf, estimate);
-    const attrs = await nfs.attrsOfListing(items.map((i) => i.entry), call);
-    const out: Array<{ fileid: bigint; name: string; cookie: bigint; attrs: Fattr; fh: Buffer }> = [];
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      const fhi = await nfs.codec.encode(it.entry.key);
-      const nameSize = 8 + opaqueSize(Buffer.byteLength(it.name)) + 8;
-      const size = 4 + nameSize + 4 + FATTR3_SIZE + 4 + opaqueSize(fhi.length);
-      if (used + size > maxcount || (dircount > 0 && dirUsed + nameSize > dircount && out.length > 0)) break;
-      used += size;
-      dirUsed += nameSize;
-      out.push({ fileid: fileIdOf(it.entry.key), name: it.name, cookie: it.cookie, attrs: attrs[i]!, fh: fhi });
+    const encoded = await encodeEntries(nfs, items, call);
+    let fit = 0;
+    for (const e of encoded) {
+      if (used + e.bytes.length > maxcount || (dircount > 0 && dirUsed + e.dirBytes > dircount && fit > 0)) break;
+      used += e.bytes.length;
+      dirUsed += e.dirBytes;
+      fit++;
     }
-    if (out.length === 0 && items.length > 0) return reply(NFS3.ERR_TOOSMALL, (w) => writePostOpAttr(w, undefined));
-    const eof = !more && out.length === items.length;
+    if (fit === 0 && items.length > 0) return reply(NFS3.ERR_TOOSMALL, (w) => writePostOpAttr(w, undefined));
+    const eof = !more && fit === items.length;
     const dirAttrs = await nfs.attrs(dir, call);
     const cookieVerf = nfs.cookieVerf;
     return reply(OK, (w) => {
       writePostOpAttr(w, dirAttrs);
       w.writeFixedOpaque(cookieVerf);
-      for (const e of out) {
-        w.writeBool(true).writeUhyper(e.fileid).writeString(e.name).writeUhyper(e.cookie);
-        w.writeBool(true);
-        writeFattr(w, e.attrs);
-        w.writeBool(true).writeOpaque(e.fh);
-      }
+      for (let i = 0; i < fit; i++) w.writeRaw(encoded[i]!.bytes);
       w.writeBool(false).writeBool(eof);
     });
   } catch (e) {
@@ -58,3 +51,39 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
     return reply(status, (w) => writePostOpAttr(w, attrs));
   }
 };
+
+/**
+ * Each item's entry3plus. Those the state remembers from an earlier listing (same Entry
+ * object, so nothing committed since) are reused; the others get their attributes in one
+ * go (view.getPropsOf), not per entry, and are remembered.
+ */
+async function encodeEntries(nfs: NfsState, items: readonly ListedEntry[], call: CallContext): Promise<EncodedEntry[]> {
+  const out: EncodedEntry[] = new Array(items.length);
+  const missing: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    // '.' and '..' show an Entry under another name: never remembered
+    const have = it.name === it.entry.name ? nfs.encodedEntry(it.entry, call) : undefined;
+    if (have) out[i] = have;
+    else missing.push(i);
+  }
+  if (missing.length === 0) return out;
+  const attrs = await nfs.attrsOfListing(missing.map((i) => items[i]!.entry), call);
+  for (let k = 0; k < missing.length; k++) {
+    const it = items[missing[k]!]!;
+    const encoded = encodeEntry(it, attrs[k]!, await nfs.codec.encode(it.entry.key));
+    out[missing[k]!] = encoded;
+    if (it.name === it.entry.name) nfs.rememberEncoded(it.entry, call, encoded);
+  }
+  return out;
+}
+
+function encodeEntry(it: ListedEntry, attrs: Fattr, fh: Buffer): EncodedEntry {
+  const nameBytes = Buffer.from(it.name, 'utf8');
+  const w = new XdrWriter({ initialSize: 4 + 8 + opaqueSize(nameBytes.length) + 8 + 4 + FATTR3_SIZE + 4 + opaqueSize(fh.length) });
+  w.writeBool(true).writeUhyper(fileIdOf(it.entry.key)).writeOpaque(nameBytes).writeUhyper(it.cookie);
+  w.writeBool(true);
+  writeFattr(w, attrs);
+  w.writeBool(true).writeOpaque(fh);
+  return { bytes: w.finish(), dirBytes: 8 + opaqueSize(nameBytes.length) + 8 };
+}

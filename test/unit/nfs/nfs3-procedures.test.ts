@@ -1,7 +1,7 @@
 import t from 'tap';
 import { FSF3_CANSETTIME, FSF3_HOMOGENEOUS, FSF3_LINK, NF3DIR, NF3LNK, NF3REG, NFS3, NFSPROC3 } from '../../../protocols/nfs/constants.js';
 import { readAll } from '../fs/view-fixture.js';
-import { nfsHarness, readAttr, readPostOp, readWcc, writeSattr } from './fixtures/nfs-harness.js';
+import { nfsHarness, readAttr, readPostOp, readWcc, SYS, writeSattr, type Attr } from './fixtures/nfs-harness.js';
 
 // One test per NFS v3 procedure (RFC 1813), against a real MarbleView over a temp data dir.
 
@@ -415,6 +415,46 @@ t.test('READDIRPLUS: attributes and handles, the root shows .history and .splits
   t.equal(names.filter((n) => n === '.history').length, 1);
   t.equal(names.filter((n) => n === '.splits').length, 1);
   t.ok(names.includes('-1') && names.includes('z0'));
+});
+
+t.test('READDIRPLUS: a folder listed again shows what changed since (uncommitted writes, a commit, atime, the caller)', async (t) => {
+  const h = await nfsHarness(t);
+  const d = await h.mkdir(h.root, 'd');
+  const f = await h.create(d, 'f', Buffer.from('12345'));
+  await h.create(d, 'g', Buffer.from('x'));
+  const attrsIn = async (cred = SYS) => {
+    const { status, r } = await h.nfs(NFSPROC3.READDIRPLUS, (w) => w.writeOpaque(d).writeUhyper(0n).writeFixedOpaque(Buffer.alloc(8)).writeUint(4096).writeUint(16384), { cred });
+    t.equal(status, NFS3.OK);
+    readPostOp(r);
+    r.readFixedOpaque(8);
+    const got = new Map<string, Attr>();
+    while (r.readBool()) {
+      r.readUhyper();
+      const name = r.readString(255);
+      r.readUhyper();
+      got.set(name, readPostOp(r)!);
+      if (r.readBool()) r.readOpaque(64);
+    }
+    return got;
+  };
+  t.equal((await attrsIn()).get('f')?.size, 5n);
+  t.equal((await attrsIn()).get('f')?.size, 5n, 'listed again, unchanged');
+  t.equal((await h.write(f, 5, Buffer.from('678'), 0)).status, NFS3.OK);
+  t.equal((await attrsIn()).get('f')?.size, 8n, 'an UNSTABLE write not yet committed');
+  t.equal((await h.commit(f)).status, NFS3.OK);
+  const committed = (await attrsIn()).get('f')!;
+  t.equal(committed.size, 8n, 'after COMMIT');
+  t.equal((await h.nfs(NFSPROC3.SETATTR, (w) => {
+    w.writeOpaque(f);
+    writeSattr(w, { atime: [1_000_000_000, 9] });
+    w.writeBool(false);
+  })).status, NFS3.OK);
+  const touched = (await attrsIn()).get('f')!;
+  t.same(touched.atime, [1_000_000_000, 9], 'atime set by SETATTR');
+  t.equal((await attrsIn()).get('g')?.size, 1n);
+  const other = await attrsIn({ kind: 'sys', stamp: 2, machinename: 'other', uid: 4321, gid: 8765, gids: [] });
+  t.same([other.get('f')?.uid, other.get('f')?.gid, other.get('g')?.uid], [4321, 8765, 4321], "another caller's ids");
+  t.same([(await attrsIn()).get('g')?.uid], [1000], 'and the first caller still sees its own');
 });
 
 t.test('READDIRPLUS: a hard link shows the file (attributes, handle), a symbolic link type NF3LNK', async (t) => {
