@@ -375,7 +375,7 @@ function writeAllSync(fd: number, chunks: Buffer[]): void {
 }
 
 /** The buffers left once the first `n` bytes of `chunks` are written (after a short writev). */
-export function dropBytes(chunks: Buffer[], n: number): Buffer[] {
+function dropBytes(chunks: Buffer[], n: number): Buffer[] {
   const rest: Buffer[] = [];
   for (const c of chunks) {
     if (n >= c.length) n -= c.length;

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dropBytes } from '../core/blobs.js';
 import { BLOCK_SIZE, hashOf } from '../core/blocks.js';
 import type { Store } from '../core/store.js';
 import { droppedBuffers } from '../core/buffer-gc.js';
@@ -52,8 +51,6 @@ const CONCURRENCY = 8;
  */
 const IN_FLIGHT_BUDGET = 4 * 1024 * 1024;
 const BITMAP_EVERY = 8;
-/** Consecutive blocks written with one call (1 MiB). */
-const RUN_BLOCKS = 8;
 /** A download's content is written back (fdatasync) every this many bytes: the disk works while blocks arrive (measured: 32 MiB -> 8 MiB, 256 MiB arrive ~0.1 s sooner). */
 const WRITE_BACK_EVERY = 8 * 1024 * 1024;
 const PARK_MS = 2000;
@@ -228,7 +225,7 @@ export class Fetcher {
         const { bytesRead } = await fh.read(buf, 0, length, found.index * BLOCK_SIZE).finally(() => fh.close());
         const data = buf.subarray(0, bytesRead);
         if (bytesRead === length && createHash('sha256').update(data).digest().equals(expected)) {
-          await work.put(index, Buffer.from(data));
+          work.put(index, data);
           this.blocksCopied++;
         } else rest.push(index);
       } catch {
@@ -251,7 +248,6 @@ export class Fetcher {
         await this.budget.take(cost);
         try {
           const wanted = new Set(batch);
-          const run = new BlockRun(work);
           // Blocks verified before a dropped connection are kept too: a retry skips them.
           const result = await source.requestBlocks(changeId, batch, async (index, data) => {
             if (!wanted.delete(index)) throw this.lie(source, `sent block ${index} of ${changeId}, which was not asked for`);
@@ -259,11 +255,12 @@ export class Fetcher {
               throw this.lie(source, `block ${index} of ${changeId} does not match its hash`);
             }
             if (work.has(index)) this.blocksRefetched++;
-            await run.add(index, data);
+            work.put(index, data);
+            droppedBuffers(2 * data.length); // the block, and the socket reads it was assembled from
             this.lastBlockAt.set(changeId, Date.now());
             this.blocksReceived++;
             this.bytesReceived += data.length;
-          }).finally(() => run.flush());
+          });
           if (result === 'nothave') outcome = 'nothave';
         } finally {
           this.budget.give(cost);
@@ -320,33 +317,6 @@ class ByteBudget {
 }
 
 /**
- * Consecutive verified blocks of one request, written to the workspace together: one system
- * call and one thread-pool hop per RUN_BLOCKS instead of per block (a hop costs the main
- * thread more than hashing a block here). They stay within the request's share of the budget.
- */
-class BlockRun {
-  private first = 0;
-  private blocks: Buffer[] = [];
-
-  constructor(private readonly work: Workspace) {}
-
-  async add(index: number, data: Buffer): Promise<void> {
-    if (this.blocks.length && index !== this.first + this.blocks.length) await this.flush();
-    if (!this.blocks.length) this.first = index;
-    this.blocks.push(data);
-    if (this.blocks.length >= RUN_BLOCKS) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (!this.blocks.length) return;
-    const blocks = this.blocks;
-    this.blocks = [];
-    await this.work.putRun(this.first, blocks);
-    droppedBuffers(2 * blocks.reduce((n, b) => n + b.length, 0)); // the blocks, and the socket reads they were assembled from
-  }
-}
-
-/**
  * One download's files: `content` (the base, then each block as it arrives), `have`
  * (one bit per block, written after the block), `plan` (what is being assembled).
  */
@@ -389,32 +359,30 @@ class Workspace {
     return ((this.have[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
   }
 
-  put(index: number, data: Buffer): Promise<void> {
-    return this.putRun(index, [data]);
-  }
-
-  /** Writes blocks `first`, `first + 1`, ... (each BLOCK_SIZE long but the file's last) and records them. */
-  async putRun(first: number, blocks: Buffer[]): Promise<void> {
-    const bytes = blocks.reduce((n, b) => n + b.length, 0);
-    for (let done = 0, pending = blocks; pending.length; ) {
-      const { bytesWritten } = await this.fh.writev(pending, first * BLOCK_SIZE + done);
-      done += bytesWritten;
-      pending = dropBytes(pending, bytesWritten);
-    }
-    for (let index = first; index < first + blocks.length; index++) this.have[index >> 3]! |= 1 << (index & 7);
-    this.unflushedBits += blocks.length;
-    this.written += bytes;
+  /**
+   * Writes block `index` (BLOCK_SIZE long but the file's last) and records it, now, on this
+   * thread: a pwrite into the page cache, so the block's buffer dies before the next young
+   * collection. Written through the thread pool, eight blocks to a call, the buffers lived
+   * long enough to be promoted, and V8 answered the external memory they held with a
+   * mark-compact every ~30 ms through a 256 MiB download. Measured on a fresh pair (PUT of
+   * 256 MiB on one instance, 3 runs each): arrival 1.17-1.35 s against 1.47-1.57 s, receiver
+   * peak RSS 85-92 MB against 122-135 MB, its CPU 0.91-0.99 s against 1.25-1.32 s.
+   */
+  put(index: number, data: Buffer): void {
+    for (let done = 0; done < data.length; ) done += writeSync(this.fh.fd, data, done, data.length - done, index * BLOCK_SIZE + done);
+    this.have[index >> 3]! |= 1 << (index & 7);
+    this.written += data.length;
     // The bitmap is written after the blocks it covers, every few blocks: a restart refetches at most those.
-    if (this.unflushedBits >= BITMAP_EVERY) await this.flushBits();
+    if (++this.unflushedBits >= BITMAP_EVERY) this.flushBits();
     if (this.written - this.synced >= WRITE_BACK_EVERY) {
       this.synced = this.written;
       this.writeBack = this.writeBack.then(() => this.fh.datasync()).catch(() => undefined); // early write-back: the final fsync is short
     }
   }
 
-  private async flushBits(): Promise<void> {
+  private flushBits(): void {
     this.unflushedBits = 0;
-    await this.bits.write(this.have, 0, this.have.length, 0);
+    writeSync(this.bits.fd, this.have, 0, this.have.length, 0);
   }
 
   /** Makes the assembled content durable and moves it to `blobPath`. */
@@ -425,7 +393,11 @@ class Workspace {
   }
 
   async close(): Promise<void> {
-    if (this.unflushedBits) await this.flushBits().catch(() => undefined);
+    try {
+      if (this.unflushedBits) this.flushBits();
+    } catch {
+      // the blocks after the last bitmap written are fetched again
+    }
     await this.fh.close().catch(() => undefined);
     await this.bits.close().catch(() => undefined);
   }

@@ -10,8 +10,6 @@ export interface ListedEntry {
   name: string;
   entry: Entry;
   cookie: bigint;
-  /** where it is, for READDIRPLUS handles and attributes */
-  path: string;
 }
 
 /** The folders the view shows at the root before the tree's own entries. */
@@ -27,10 +25,10 @@ export async function entriesAfter(nfs: NfsState, dir: NfsObject, cookie: bigint
   const items: ListedEntry[] = [];
   const zeroVerf = verf.equals(Buffer.alloc(NFS3_COOKIEVERFSIZE));
   if (cookie !== 0n && !zeroVerf && !verf.equals(nfs.cookieVerf)) throw new NfsError(NFS3.ERR_BAD_COOKIE, 'cookie verifier from another server start');
-  if (cookie === 0n) items.push({ name: '.', entry: dir.entry, cookie: COOKIE_DOT, path: dir.path });
+  if (cookie === 0n) items.push({ name: '.', entry: dir.entry, cookie: COOKIE_DOT });
   if (cookie <= COOKIE_DOT) {
     const up = parentPath(dir.path);
-    items.push({ name: '..', entry: up === dir.path ? dir.entry : await nfs.view.stat(up), cookie: COOKIE_DOTDOT, path: up });
+    items.push({ name: '..', entry: up === dir.path ? dir.entry : await nfs.view.stat(up), cookie: COOKIE_DOTDOT });
   }
   let cursor: string | null = null;
   let skipThrough: string | undefined;
@@ -49,8 +47,7 @@ export async function entriesAfter(nfs: NfsState, dir: NfsObject, cookie: bigint
         if (entry.name === skipThrough) skipThrough = undefined;
         continue;
       }
-      const path = dir.path === '/' ? `/${entry.name}` : `${dir.path}/${entry.name}`;
-      items.push({ name: entry.name, entry, cookie: nfs.cookies.cookieFor(dir.key, entry.name), path });
+      items.push({ name: entry.name, entry, cookie: nfs.cookies.cookieFor(dir.key, entry.name) });
     }
     if (page.cursor === null) return { items: items.slice(0, n), more: items.length > n };
     cursor = page.cursor;
