@@ -322,6 +322,9 @@ class ByteBudget {
  */
 class Workspace {
   private unflushedBits = 0;
+  /** bytes of `have` changed since it was last written: [bitsFrom, bitsTo) */
+  private bitsFrom = Infinity;
+  private bitsTo = 0;
   private written = 0;
   private synced = 0;
   private writeBack: Promise<unknown> = Promise.resolve();
@@ -371,6 +374,8 @@ class Workspace {
   put(index: number, data: Buffer): void {
     for (let done = 0; done < data.length; ) done += writeSync(this.fh.fd, data, done, data.length - done, index * BLOCK_SIZE + done);
     this.have[index >> 3]! |= 1 << (index & 7);
+    this.bitsFrom = Math.min(this.bitsFrom, index >> 3);
+    this.bitsTo = Math.max(this.bitsTo, (index >> 3) + 1);
     this.written += data.length;
     // The bitmap is written after the blocks it covers, every few blocks: a restart refetches at most those.
     if (++this.unflushedBits >= BITMAP_EVERY) this.flushBits();
@@ -380,9 +385,14 @@ class Workspace {
     }
   }
 
+  /** Writes the bytes of the bitmap changed since the last time (a huge file's bitmap is large). */
   private flushBits(): void {
+    const from = this.bitsFrom;
+    const to = this.bitsTo;
     this.unflushedBits = 0;
-    writeSync(this.bits.fd, this.have, 0, this.have.length, 0);
+    this.bitsFrom = Infinity;
+    this.bitsTo = 0;
+    if (from < to) writeSync(this.bits.fd, this.have, from, to - from, from);
   }
 
   /** Makes the assembled content durable and moves it to `blobPath`. */
