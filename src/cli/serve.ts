@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { noteActivity } from '../core/buffer-gc.js';
 import { Store } from '../core/store.js';
 import { MarbleView } from '../fs/view.js';
 import { startHttp } from '../http/server.js';
@@ -46,6 +47,8 @@ export async function runServe(flags: RawOptions): Promise<void> {
     closers.push(() => nfs.close());
     log.info({ id: store.instanceId, name: store.instanceName, fingerprint: store.key.fingerprint, data: s.data, webdav: dav.url, http: http.url, peers: s.peers }, 'serving');
     process.stdout.write(`webdav: ${dav.url}\nhttp: ${http.url}\nnfs: ${hostPort(s.nfs.host, nfs.port)}\nready\n`);
+    // Starting leaves garbage behind (compiled modules, migrations): settle once it is quiet.
+    noteActivity();
   } catch (e) {
     await shutdown();
     throw e;

@@ -63,3 +63,22 @@ t.test('init, id, serve from flags / env / config file, clean exit on signals', 
   t.match(await marbleId(fresh), /\S{8,}/, 'serve on a new directory created an instance');
   t.not(await marbleId(fresh), id, 'with its own id');
 });
+
+// V8's own memory reducer first collects ~8 s after start, and does not return the allocator's
+// free memory to the system; Marble settles (a full collection and a trim) 2 s after it is ready.
+// Measured 12 s after start: RSS 65.5 MB against 68.7-75.0 without.
+t.test('a started instance, left alone, settles: a full collection within 6 s of ready', async (t) => {
+  const m = await startMarble(t, { name: 'settles' });
+  const majors = async () => {
+    const line = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec((await request(`${m.http}metrics`)).body.toString());
+    return line ? Number(line[1]) : 0;
+  };
+  const deadline = Date.now() + 6_000;
+  let n = await majors();
+  while (n === 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    n = await majors();
+  }
+  t.ok(n >= 1, `full collections within 6 s of ready: ${n}`);
+  await m.stop();
+});
