@@ -66,7 +66,7 @@ t.test('init, id, serve from flags / env / config file, clean exit on signals', 
 
 // V8's own memory reducer first collects ~8 s after start, and does not return the allocator's
 // free memory to the system; Marble settles (a full collection and a trim) 2 s after it is ready.
-// Measured 12 s after start: RSS 65.5 MB against 68.7-75.0 without.
+// Measured 12 s after start: VmRSS 67.0-67.2 MB against 70.3-76.8 without (2 runs each).
 t.test('a started instance, left alone, settles: a full collection within 6 s of ready', async (t) => {
   const m = await startMarble(t, { name: 'settles' });
   const majors = async () => {
