@@ -97,13 +97,6 @@ export async function get(m: Member, p: string): Promise<Reply> {
   return request(m.marble.webdav + p.replace(/^\//, '').split('/').map(encodeURIComponent).join('/'), { maxBody: 64 << 20 });
 }
 
-/** How many full (mark-compact) collections the member's process has run, from its /metrics. */
-export async function fullCollections(m: Member): Promise<number> {
-  const r = await request(`${m.marble.http}metrics`);
-  const line = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(r.body.toString());
-  return line ? Number(line[1]) : 0;
-}
-
 export async function status(m: Member): Promise<Record<string, unknown>> {
   const r = await request(`${m.marble.http}api/status`);
   return JSON.parse(r.body.toString()) as Record<string, unknown>;

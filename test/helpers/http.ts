@@ -299,3 +299,10 @@ export function hugePropfind(base: string, rawPath: string, total: number, chunk
     });
   });
 }
+
+/** How many full (mark-compact) collections a Marble process has run, from its /metrics (`http` = its HTTP API base URL). */
+export async function fullCollections(http: string): Promise<number> {
+  const r = await request(`${http}metrics`);
+  const line = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(r.body.toString());
+  return line ? Number(line[1]) : 0;
+}

@@ -1,7 +1,7 @@
 import t from 'tap';
 import http from 'node:http';
-import { eventually, fullCollections, get, startCluster, status, type Member } from '../helpers/cluster.js';
-import { listCollection, mkcol, patternSha256, patternStream, put, request, sha256 } from '../helpers/http.js';
+import { eventually, get, startCluster, status, type Member } from '../helpers/cluster.js';
+import { fullCollections, listCollection, mkcol, patternSha256, patternStream, put, request, sha256 } from '../helpers/http.js';
 import { runMarbleCli, startMarble, tempDir } from '../helpers/marble.js';
 
 const url = (m: Member, p: string) => m.marble.webdav + p.replace(/^\//, '');
@@ -22,13 +22,13 @@ t.test('a chain a–b–c carries files, folders, renames and deletes', async (t
 
   const BIG = 256 * 1024 * 1024;
   const bigSha = await patternSha256(BIG, 'big');
-  const collectionsBefore = await Promise.all([b, c].map(fullCollections));
+  const collectionsBefore = await Promise.all([b, c].map((m) => fullCollections(m.marble.http)));
   t.equal((await request(url(a, 'big.bin'), { method: 'PUT', body: patternStream(BIG, 'big'), headers: { 'Content-Length': BIG } })).status, 201);
   await eventually('256 MiB file on c', () => sameOn(c, 'big.bin', bigSha), 120_000, 200);
   t.pass('256 MiB file identical on c');
   // Received blocks die young: a download that let them be promoted made V8 run a full
   // collection every ~30 ms (about twenty for 256 MiB). One may come when an instance is quiet.
-  const collectionsAfter = await Promise.all([b, c].map(fullCollections));
+  const collectionsAfter = await Promise.all([b, c].map((m) => fullCollections(m.marble.http)));
   for (const [i, name] of ['b', 'c'].entries()) {
     t.ok(collectionsAfter[i]! - collectionsBefore[i]! <= 3, `full collections on ${name} while 256 MiB arrived: ${collectionsAfter[i]! - collectionsBefore[i]!}`);
   }
