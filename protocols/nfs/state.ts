@@ -188,18 +188,28 @@ export class NfsState {
 
   /** The READDIRPLUS encoding of `e` remembered for this caller, if it still holds. */
   encodedEntry(e: Entry, call: CallContext): EncodedEntry | undefined {
-    const meta = this.meta.get(e.key);
-    if (!meta || (!e.isDir && this.writes.overlay(e.key))) return undefined;
+    const meta = this.listableMeta(e);
+    if (!meta) return undefined;
     const { uid, gid } = idsOf(call);
     return this.listed.get(e, uid, gid, meta);
   }
 
   /** Remembers the encoding of `e` just made from {@link attrsOfListing}; not while it has uncommitted writes. */
   rememberEncoded(e: Entry, call: CallContext, encoded: EncodedEntry): void {
-    const meta = this.meta.get(e.key);
-    if (!meta || (!e.isDir && this.writes.overlay(e.key))) return;
+    const meta = this.listableMeta(e);
+    if (!meta) return;
     const { uid, gid } = idsOf(call);
     this.listed.set(e, uid, gid, meta, encoded);
+  }
+
+  /**
+   * The NFS properties an encoded listing entry of `e` was made from, or undefined when its
+   * encoding cannot be remembered: properties not loaded, or uncommitted writes (their size
+   * and time are not in the Entry).
+   */
+  private listableMeta(e: Entry): NfsMeta | undefined {
+    const meta = this.meta.get(e.key);
+    return meta && (e.isDir || !this.writes.overlay(e.key)) ? meta : undefined;
   }
 
   /** Records NFS properties we just wrote, so the cache stays right. */
