@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BlobStore } from './blobs.js';
@@ -61,6 +60,8 @@ export class Store {
   private readonly linkTargets = new Set<string>();
   /** Blobs freed inside an open atomically(); unlinked only once it commits. */
   private pendingFree: number[] | null = null;
+  /** The write-ahead log's descriptor, opened by the first syncCommitted. */
+  private logFd: number | undefined;
   /** Blobs (id -> size) whose content left the live tree inside an open atomically(); see BlobStore.dropCached. */
   private readonly retired = new Map<number, number>();
   private dataIds = { next: 0, end: 0 };
@@ -97,6 +98,8 @@ export class Store {
   }
 
   close(): void {
+    if (this.logFd !== undefined) closeSync(this.logFd);
+    this.logFd = undefined;
     this.db.close();
     this.unlock();
   }
@@ -322,18 +325,18 @@ export class Store {
    * roll back until the log is fsynced (a checkpoint syncs what it copies). So: fsync the log.
    */
   async syncCommitted(): Promise<void> {
-    let log: FileHandle;
-    try {
-      log = await open(join(this.dataDir, 'marble.db-wal'), 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no log: everything is in the database file
-      throw e;
+    // Kept open: the log is the same file for as long as the database is (locking_mode
+    // EXCLUSIVE, one connection), and an open and a close would each cost a thread-pool hop.
+    if (this.logFd === undefined) {
+      try {
+        this.logFd = openSync(join(this.dataDir, 'marble.db-wal'), 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no log: everything is in the database file
+        throw e;
+      }
     }
-    try {
-      await log.datasync();
-    } finally {
-      await log.close();
-    }
+    const fd = this.logFd;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   }
 
   onCommit(listener: (heads: readonly Head[]) => void): void {

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { close, closeSync, fdatasync, fsync, ftruncate, readSync, write as writeCb, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { isResidentSize } from '../core/blobs.js';
+import { isResidentSize, RESIDENT_MAX } from '../core/blobs.js';
 import { BLOCK_SIZE, BlockHasher, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
 import { droppedBuffers } from '../core/buffer-gc.js';
 import type { Head, NewContent } from '../core/model.js';
@@ -35,6 +35,12 @@ const ftruncateFd = promisify(ftruncate);
 const closeFd = promisify(close);
 
 interface Working {
+  /**
+   * The content itself while the file stays small enough to be resident (RESIDENT_MAX): no
+   * blob file until a write or truncate takes it past that (spill), dataId 0 and fd -1 till
+   * then. Bytes of it past `size` are zero.
+   */
+  mem: Buffer | null;
   dataId: number;
   fd: number;
   size: number;
@@ -88,14 +94,21 @@ export class FileWriteSession implements WriteSession {
       // Writing no bytes changes nothing, past the end included (as pwrite(2)): no hole to mark.
       if (data.length === 0) return;
       const end = position + data.length;
-      if (position > w.size) markHole(w, w.size, position);
-      const whole = noteWrite(w, position, data);
-      w.size = Math.max(w.size, end);
-      if (w.queued === 0 && data.length <= SYNC_WRITE) {
-        this.writeNow(w, position, data);
-        if (whole) this.hashWhole(w, whole, Promise.resolve(true));
-      } else this.queue(w, position, data, whole);
-      this.writeBack(w, data.length);
+      if (w.mem && !isResidentSize(end)) this.spill(w);
+      if (w.mem) {
+        w.mem = room(w.mem, end);
+        data.copy(w.mem, position);
+        w.size = Math.max(w.size, end);
+      } else {
+        if (position > w.size) markHole(w, w.size, position);
+        const whole = noteWrite(w, position, data);
+        w.size = Math.max(w.size, end);
+        if (w.queued === 0 && data.length <= SYNC_WRITE) {
+          this.writeNow(w, position, data);
+          if (whole) this.hashWhole(w, whole, Promise.resolve(true));
+        } else this.queue(w, position, data, whole);
+        this.writeBack(w, data.length);
+      }
       // `data` dies once written, and so do the socket reads it was assembled from. Without
       // young collections they pile up outside the heap until V8 answers with full
       // mark-compacts: every ~50 ms through an NFS upload, their marking threads taking as
@@ -111,6 +124,14 @@ export class FileWriteSession implements WriteSession {
   truncate(size: number): Promise<void> {
     return this.serial(async () => {
       const w = await this.settled();
+      if (w.mem && !isResidentSize(size)) this.spill(w);
+      if (w.mem) {
+        if (size < w.size) w.mem.fill(0, size, w.size);
+        else w.mem = room(w.mem, size);
+        w.size = size;
+        this.armIdle();
+        return;
+      }
       await ftruncateFd(w.fd, size);
       if (size > w.size) markHole(w, w.size, size);
       else {
@@ -220,6 +241,10 @@ export class FileWriteSession implements WriteSession {
   }
 
   private async discard(w: Working): Promise<void> {
+    if (w.mem) {
+      if (this.working === w) this.working = null;
+      return;
+    }
     await w.io;
     await Promise.all(w.hashing.values());
     await w.syncing;
@@ -253,6 +278,12 @@ export class FileWriteSession implements WriteSession {
     const head = this.head();
     if (head.pending) throw ContentUnavailable(this.path);
     const store = this.host.store;
+    if (isResidentSize(head.size)) {
+      // Copied, not shared: the blob's own buffer must not change under its other readers.
+      const mem = head.dataId !== null && head.size > 0 ? Buffer.from(store.blobs.readAll(head.dataId).subarray(0, head.size)) : Buffer.alloc(0);
+      this.working = newWorking({ mem, dataId: 0, fd: -1, size: head.size });
+      return this.working;
+    }
     const dataId = store.allocateDataId();
     // An empty file needs no copy: a new blob is all it takes.
     const clone = head.dataId !== null && head.size > 0;
@@ -264,21 +295,30 @@ export class FileWriteSession implements WriteSession {
       store.discardBlob(dataId);
       throw e;
     }
-    this.working = {
-      dataId,
-      fd,
-      size: head.size,
-      dirty: new Set(),
-      hashed: new Map(),
-      hashing: new Map(),
-      run: null,
-      io: Promise.resolve(),
-      queued: 0,
-      failed: undefined,
-      unsynced: 0,
-      syncing: null,
-    };
+    this.working = newWorking({ mem: null, dataId, fd, size: head.size });
     return this.working;
+  }
+
+  /**
+   * The small working copy outgrows memory: it becomes a blob file like any other. Every block
+   * of it is marked dirty, to be hashed at commit (at most the few blocks RESIDENT_MAX spans).
+   */
+  private spill(w: Working): void {
+    const store = this.host.store;
+    const dataId = store.allocateDataId();
+    let fd = -1;
+    try {
+      fd = store.blobs.openDescriptor(dataId, true);
+      for (let done = 0; done < w.size; ) done += writeSync(fd, w.mem!, done, w.size - done, done);
+    } catch (e) {
+      if (fd >= 0) closeSync(fd);
+      store.discardBlob(dataId);
+      throw e;
+    }
+    markDirty(w.dirty, 0, w.size);
+    w.mem = null;
+    w.dataId = dataId;
+    w.fd = fd;
   }
 
   private head(): Head {
@@ -292,6 +332,7 @@ export class FileWriteSession implements WriteSession {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const w = await this.settled();
     const store = this.host.store;
+    if (w.mem) return this.commitMemory(w);
     await w.syncing;
     let resident: Buffer | undefined;
     try {
@@ -338,6 +379,13 @@ export class FileWriteSession implements WriteSession {
     return this.commitContent(head, { dataId: w.dataId, size: w.size, hashes, touched });
   }
 
+  private commitMemory(w: Working): Entry {
+    this.working = null;
+    const head = this.head();
+    const content = w.mem!.length === w.size ? w.mem! : Buffer.from(w.mem!.subarray(0, w.size));
+    return this.commitResident(head, this.host.store.allocateDataId(), content);
+  }
+
   private commitResident(head: Head, dataId: number, resident: Buffer): Entry {
     const hasher = new BlockHasher();
     hasher.update(resident);
@@ -357,6 +405,29 @@ export class FileWriteSession implements WriteSession {
       throw e;
     }
   }
+}
+
+function newWorking(start: Pick<Working, 'mem' | 'dataId' | 'fd' | 'size'>): Working {
+  return {
+    ...start,
+    dirty: new Set(),
+    hashed: new Map(),
+    hashing: new Map(),
+    run: null,
+    io: Promise.resolve(),
+    queued: 0,
+    failed: undefined,
+    unsynced: 0,
+    syncing: null,
+  };
+}
+
+/** `mem`, or a copy of it with room for `size` bytes (doubling, up to RESIDENT_MAX), the rest zeros. */
+function room(mem: Buffer, size: number): Buffer {
+  if (size <= mem.length) return mem;
+  const grown = Buffer.alloc(Math.min(RESIDENT_MAX, Math.max(size, mem.length * 2, 4096)));
+  mem.copy(grown);
+  return grown;
 }
 
 /** The first `size` bytes of a file, read synchronously (a small file, in the page cache). */

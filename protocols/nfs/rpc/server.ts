@@ -158,7 +158,7 @@ class Connection {
     socket.on('error', (e) => this.logger.debug({ peer: peer.remoteAddress, err: String(e) }, 'rpc: socket error'));
     socket.on('close', () => {
       this.closed = true;
-      this.abort.abort();
+      this.abortCalls();
       this.onClose();
     });
   }
@@ -168,7 +168,12 @@ class Connection {
     this.closed = true;
     this.logger.debug({ peer: this.peer.remoteAddress, reason }, 'rpc: closing connection');
     this.socket.destroy();
-    this.abort.abort();
+    this.abortCalls();
+  }
+
+  /** Aborts the signal of calls still running; with none (most closes) the event is skipped. */
+  private abortCalls(): void {
+    if (this.inFlight > 0) this.abort.abort();
   }
 
   private onData(chunk: Buffer): void {

@@ -1,6 +1,8 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { RESIDENT_MAX } from '../../../src/core/blobs.js';
 import { BLOCK_SIZE, BlockHasher } from '../../../src/core/blocks.js';
 import { chunks, makeView, readAll } from './view-fixture.js';
 
@@ -157,4 +159,71 @@ t.test('a zero-length write past the end changes nothing (pwrite of no bytes doe
   await s.write(BLOCK_SIZE * 3, Buffer.alloc(0));
   await s.close();
   await checkHashes(t, fx, '/z', content);
+});
+
+/** Files under the blob directory (resident content has none). */
+function blobFiles(fx: ReturnType<typeof makeView>): number {
+  return readdirSync(fx.store.blobs.blobDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length;
+}
+
+t.test('a small file is written in memory: no blob file until a write takes it past RESIDENT_MAX', async (t) => {
+  const fx = makeView(t);
+  await fx.view.writeFile('/s', chunks(randomBytes(3000)));
+  let model = await readAll(await fx.view.openRead('/s'));
+  const before = blobFiles(fx);
+  const s = await fx.view.openWrite('/s');
+  const steps: Array<[number, number] | ['truncate', number]> = [
+    [5000, 100], // past the end: the gap reads as zeros
+    ['truncate', 2000], // and shrinking clears what was cut off
+    ['truncate', 6000],
+    [RESIDENT_MAX - 10, 10], // exactly RESIDENT_MAX: still in memory
+  ];
+  const run = async (list: typeof steps) => {
+    for (const step of list) {
+      if (step[0] === 'truncate') {
+        await s.truncate(step[1]);
+        model = resize(model, step[1]);
+      } else {
+        const data = randomBytes(step[1]);
+        await s.write(step[0], data);
+        model = apply(model, step[0], data);
+      }
+    }
+  };
+  await run(steps);
+  t.equal(blobFiles(fx), before, 'nothing written to disk while the file fits in RESIDENT_MAX');
+  await run([[RESIDENT_MAX - 5, 20], [RESIDENT_MAX + BLOCK_SIZE, 7]]);
+  t.equal(blobFiles(fx), before + 1, 'one blob file once it outgrows it');
+  await run([['truncate', 1500], [1400, 50]]);
+  await s.close();
+  await checkHashes(t, fx, '/s', model);
+  t.equal(blobFiles(fx), before, 'committed small again: resident, the working file gone');
+});
+
+t.test('seeded writes and truncates around RESIDENT_MAX keep every byte and hash', async (t) => {
+  const fx = makeView(t);
+  let seed = 777;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  let model: Buffer = randomBytes(rnd(RESIDENT_MAX));
+  await fx.view.writeFile('/m', chunks(model));
+  for (let round = 0; round < 30; round++) {
+    const s = await fx.view.openWrite('/m');
+    for (let op = 0; op < 6; op++) {
+      if (rnd(4) === 0) {
+        const size = rnd(RESIDENT_MAX * 2);
+        await s.truncate(size);
+        model = resize(model, size);
+      } else {
+        const data = randomBytes(1 + rnd(RESIDENT_MAX / 2));
+        const at = rnd(RESIDENT_MAX * 2);
+        await s.write(at, data);
+        model = apply(model, at, data);
+      }
+    }
+    await s.close();
+    await checkHashes(t, fx, '/m', model);
+  }
 });
