@@ -20,7 +20,11 @@ export class CookieTable {
   /** the folder last in the LRU order */
   private newest: string | undefined;
 
-  constructor(private readonly maxNames = 500_000) {}
+  constructor(
+    private readonly maxNames = 500_000,
+    /** called when a folder's cookies are forgotten: they are BAD_COOKIE from then on */
+    private readonly onEvict: () => void = () => {},
+  ) {}
 
   cookieFor(dirKey: string, name: string): bigint {
     let dir = this.dirs.get(dirKey);
@@ -52,6 +56,7 @@ export class CookieTable {
       if (this.names <= this.maxNames || key === keep) break;
       this.dirs.delete(key);
       this.names -= dir.size;
+      this.onEvict();
     }
   }
 }

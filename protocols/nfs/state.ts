@@ -7,6 +7,7 @@ import { NF3DIR, NF3LNK, NF3REG, NFS3, NFS_MAXNAMLEN, type NfsStat3 } from './co
 import { invalid, nameTooLong, nfsStatusOf, staleHandle } from './errors.js';
 import { fileIdOf, HandleCodec } from './handles.js';
 import { ListedEntries, type EncodedEntry } from './listed-entries.js';
+import { ListingPages } from './listing-pages.js';
 import { ReadCache } from './reads.js';
 import type { CallContext, RpcLogger } from './rpc/dispatcher.js';
 import type { Fattr } from './wire.js';
@@ -65,7 +66,9 @@ export class NfsState {
   readonly codec: HandleCodec;
   readonly writes: WriteTable;
   readonly reads: ReadCache;
-  readonly cookies = new CookieTable();
+  /** READDIRPLUS pages until anything they show may change (see ListingPages for what clears them) */
+  readonly pages = new ListingPages();
+  readonly cookies = new CookieTable(undefined, () => this.pages.clear());
   private readonly listed = new ListedEntries();
   readonly drc: DuplicateRequestCache;
   /** MOUNT's record of who mounted what, for DUMP: "address path" */
@@ -87,9 +90,11 @@ export class NfsState {
       idleMs: opts.writeIdleMs ?? 1000,
       closeMs: 30_000,
       onCommitted: (key) => this.reads.invalidate(key),
+      onOverlayChanged: () => this.pages.clear(),
       onError: (key, e) => this.logger.warn({ key, err: String(e) }, 'nfs: committing writes failed'),
     });
     this.reads = new ReadCache(view, opts.readIdleMs ?? 2000);
+    view.onCommit(() => this.pages.clear());
     this.drc = new DuplicateRequestCache(opts.drcEntries ?? 4096);
   }
 
@@ -216,6 +221,7 @@ export class NfsState {
   noteMeta(key: string, patch: Partial<NfsMeta>): void {
     const m = this.meta.get(key) ?? { atimeNs: undefined };
     this.remember(key, { ...m, ...patch });
+    this.pages.clear();
   }
 
   /**
@@ -230,6 +236,7 @@ export class NfsState {
 
   /** Forgets everything cached about a removed object. */
   forget(key: string): void {
+    this.pages.clear();
     this.meta.delete(key);
     this.paths.delete(key);
     this.reads.invalidate(key);
@@ -295,7 +302,7 @@ export class NfsState {
 }
 
 /** The owner NFS reports: the caller's own ids under AUTH_SYS, nobody otherwise. */
-function idsOf(call: CallContext): { uid: number; gid: number } {
+export function idsOf(call: CallContext): { uid: number; gid: number } {
   return call.cred.kind === 'sys' ? call.cred : NOBODY;
 }
 

@@ -34,7 +34,14 @@ export class WriteTable {
 
   constructor(
     private readonly view: FileSystemView,
-    private readonly opts: { idleMs: number; closeMs: number; onCommitted: (key: string, entry: Entry) => void; onError: (key: string, e: unknown) => void },
+    private readonly opts: {
+      idleMs: number;
+      closeMs: number;
+      onCommitted: (key: string, entry: Entry) => void;
+      /** the attributes {@link overlay} gives may have changed (a write, a truncate, a commit, a file forgotten) */
+      onOverlayChanged: () => void;
+      onError: (key: string, e: unknown) => void;
+    },
   ) {}
 
   /** Attributes of uncommitted writes to `key`, if any. */
@@ -55,6 +62,7 @@ export class WriteTable {
     w.generation++;
     if (data.length) w.size = Math.max(w.size, offset + data.length);
     w.mtimeNs = nowNs();
+    this.opts.onOverlayChanged();
     this.arm(key, w);
     await w.session.write(offset, data);
     return { size: w.size, mtimeNs: w.mtimeNs };
@@ -66,6 +74,7 @@ export class WriteTable {
     w.generation++;
     w.size = size;
     w.mtimeNs = nowNs();
+    this.opts.onOverlayChanged();
     this.arm(key, w);
     await w.session.truncate(size);
   }
@@ -76,7 +85,10 @@ export class WriteTable {
     if (!w) return undefined;
     const generation = w.generation;
     const entry = await w.session.flush();
-    if (w.generation === generation) w.dirty = false;
+    if (w.generation === generation && w.dirty) {
+      w.dirty = false;
+      this.opts.onOverlayChanged();
+    }
     this.opts.onCommitted(key, entry);
     return entry;
   }
@@ -97,6 +109,7 @@ export class WriteTable {
     if (!w) return;
     this.open.delete(key);
     this.clearTimers(w);
+    if (w.dirty) this.opts.onOverlayChanged();
     void w.session.abort().catch(() => undefined);
   }
 

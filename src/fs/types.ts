@@ -144,4 +144,6 @@ export interface FileSystemView {
    * MARBLE_NOT_FOUND once it is deleted. Lets handle-based protocols (NFS) keep stable handles.
    */
   pathOf(key: string): Promise<string>;
+  /** Calls `listener` after every commit (local, received from a peer, or content arriving): what the view shows may have changed. */
+  onCommit(listener: () => void): void;
 }

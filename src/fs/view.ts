@@ -67,6 +67,10 @@ export class MarbleView implements FileSystemView, SessionHost {
     store.onCommit(() => this.pages.clear());
   }
 
+  onCommit(listener: () => void): void {
+    this.store.onCommit(() => listener());
+  }
+
   // ---- reads ----------------------------------------------------------------------------
 
   async stat(path: string): Promise<Entry> {

@@ -21,10 +21,8 @@ const VIRTUAL_ROOT = new Set([HISTORY_DIR, SPLITS_DIR]);
  * @throws NfsError BAD_COOKIE for a cookie or verifier this server start did not hand out.
  */
 export async function entriesAfter(nfs: NfsState, dir: NfsObject, cookie: bigint, verf: Buffer, n: number): Promise<{ items: ListedEntry[]; more: boolean }> {
-  if (!dir.entry.isDir) throw new NfsError(NFS3.ERR_NOTDIR, `${dir.path}: not a folder`);
+  checkListing(nfs, dir, cookie, verf);
   const items: ListedEntry[] = [];
-  const zeroVerf = verf.equals(Buffer.alloc(NFS3_COOKIEVERFSIZE));
-  if (cookie !== 0n && !zeroVerf && !verf.equals(nfs.cookieVerf)) throw new NfsError(NFS3.ERR_BAD_COOKIE, 'cookie verifier from another server start');
   if (cookie === 0n) items.push({ name: '.', entry: dir.entry, cookie: COOKIE_DOT });
   if (cookie <= COOKIE_DOT) {
     const up = parentPath(dir.path);
@@ -54,6 +52,17 @@ export async function entriesAfter(nfs: NfsState, dir: NfsObject, cookie: bigint
   }
   return { items: items.slice(0, n), more: true };
 }
+
+/**
+ * What every READDIR(PLUS) call is checked for before its cookie is used.
+ * @throws NfsError NOTDIR; BAD_COOKIE for a verifier from another server start.
+ */
+export function checkListing(nfs: NfsState, dir: NfsObject, cookie: bigint, verf: Buffer): void {
+  if (!dir.entry.isDir) throw new NfsError(NFS3.ERR_NOTDIR, `${dir.path}: not a folder`);
+  if (cookie !== 0n && !verf.equals(ZERO_VERF) && !verf.equals(nfs.cookieVerf)) throw new NfsError(NFS3.ERR_BAD_COOKIE, 'cookie verifier from another server start');
+}
+
+const ZERO_VERF = Buffer.alloc(NFS3_COOKIEVERFSIZE);
 
 /** XDR size of a string/opaque of `n` bytes. */
 export function opaqueSize(n: number): number {

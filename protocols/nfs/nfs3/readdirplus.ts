@@ -1,11 +1,12 @@
 import { MAX_IO, NFS3, NFS3_COOKIEVERFSIZE } from '../constants.js';
 import { fileIdOf } from '../handles.js';
-import type { NfsObject, NfsState } from '../state.js';
+import { ListingPages, type ListingPage } from '../listing-pages.js';
+import { idsOf, type NfsObject, type NfsState } from '../state.js';
 import { FATTR3_SIZE, readFh, writeFattr, writePostOpAttr, type Fattr } from '../wire.js';
 import type { EncodedEntry } from '../listed-entries.js';
 import type { CallContext } from '../rpc/dispatcher.js';
 import { XdrWriter } from '../xdr/writer.js';
-import { entriesAfter, opaqueSize, type ListedEntry } from './listing.js';
+import { checkListing, entriesAfter, opaqueSize, type ListedEntry } from './listing.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
 /**
@@ -21,29 +22,23 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
   let dir: NfsObject | undefined;
   try {
     dir = await nfs.resolve(fh);
-    let used = 4 + 4 + FATTR3_SIZE + NFS3_COOKIEVERFSIZE + 4 + 4;
-    let dirUsed = 0;
-    // An entry with a short name takes ~148 bytes (fattr3 84, handle ~28): ask for about as many as fit,
-    // so a listing needs no more round trips than the client's maxcount forces.
-    const estimate = Math.max(1, Math.min(Math.floor((maxcount - used) / 144), Math.floor(dircount / 24) || 1));
-    const { items, more } = await entriesAfter(nfs, dir, cookie, verf, estimate);
-    const encoded = await encodeEntries(nfs, items, call);
-    let fit = 0;
-    for (const e of encoded) {
-      if (used + e.bytes.length > maxcount || (dircount > 0 && dirUsed + e.dirBytes > dircount && fit > 0)) break;
-      used += e.bytes.length;
-      dirUsed += e.dirBytes;
-      fit++;
+    checkListing(nfs, dir, cookie, verf);
+    const { uid, gid } = idsOf(call);
+    const pageKey = ListingPages.key(dir.key, cookie, dircount, maxcount, uid, gid);
+    let page = nfs.pages.get(pageKey);
+    if (!page) {
+      const since = nfs.pages.generation;
+      page = await listPage(nfs, dir, cookie, verf, dircount, maxcount, call);
+      if (!page) return reply(NFS3.ERR_TOOSMALL, (w) => writePostOpAttr(w, undefined));
+      nfs.pages.set(pageKey, page, since);
     }
-    if (fit === 0 && items.length > 0) return reply(NFS3.ERR_TOOSMALL, (w) => writePostOpAttr(w, undefined));
-    const eof = !more && fit === items.length;
     const dirAttrs = await nfs.attrs(dir, call);
     const cookieVerf = nfs.cookieVerf;
     return reply(OK, (w) => {
       writePostOpAttr(w, dirAttrs);
       w.writeFixedOpaque(cookieVerf);
-      for (let i = 0; i < fit; i++) w.writeRaw(encoded[i]!.bytes);
-      w.writeBool(false).writeBool(eof);
+      w.writeRaw(page.entries);
+      w.writeBool(false).writeBool(page.eof);
     });
   } catch (e) {
     const status = nfs.status(e, call);
@@ -51,6 +46,38 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
     return reply(status, (w) => writePostOpAttr(w, attrs));
   }
 };
+
+/** The entries after `cookie` that fit the counts, or undefined when not even one does (TOOSMALL). */
+async function listPage(
+  nfs: NfsState,
+  dir: NfsObject,
+  cookie: bigint,
+  verf: Buffer,
+  dircount: number,
+  maxcount: number,
+  call: CallContext,
+): Promise<ListingPage | undefined> {
+  let used = USED_BEFORE_ENTRIES;
+  let dirUsed = 0;
+  // An entry with a short name takes ~148 bytes (fattr3 84, handle ~28): ask for about as many as fit,
+  // so a listing needs no more round trips than the client's maxcount forces.
+  const estimate = Math.max(1, Math.min(Math.floor((maxcount - used) / 144), Math.floor(dircount / 24) || 1));
+  const { items, more } = await entriesAfter(nfs, dir, cookie, verf, estimate);
+  const encoded = await encodeEntries(nfs, items, call);
+  let fit = 0;
+  for (const e of encoded) {
+    if (used + e.bytes.length > maxcount || (dircount > 0 && dirUsed + e.dirBytes > dircount && fit > 0)) break;
+    used += e.bytes.length;
+    dirUsed += e.dirBytes;
+    fit++;
+  }
+  if (fit === 0 && items.length > 0) return undefined;
+  const entries = fit === 1 ? encoded[0]!.bytes : Buffer.concat(encoded.slice(0, fit).map((e) => e.bytes), used - USED_BEFORE_ENTRIES);
+  return { entries, eof: !more && fit === items.length };
+}
+
+/** Reply bytes besides the entries: status, post_op_attr of the folder, cookie verifier, end of list and eof. */
+const USED_BEFORE_ENTRIES = 4 + 4 + FATTR3_SIZE + NFS3_COOKIEVERFSIZE + 4 + 4;
 
 /**
  * Each item's entry3plus. Those the state remembers from an earlier listing (same Entry

@@ -1,5 +1,7 @@
 import t from 'tap';
 import { FSF3_CANSETTIME, FSF3_HOMOGENEOUS, FSF3_LINK, NF3DIR, NF3LNK, NF3REG, NFS3, NFSPROC3 } from '../../../protocols/nfs/constants.js';
+import { CookieTable } from '../../../protocols/nfs/cookies.js';
+import { ListingPages } from '../../../protocols/nfs/listing-pages.js';
 import { readAll } from '../fs/view-fixture.js';
 import { nfsHarness, readAttr, readPostOp, readWcc, SYS, writeSattr, type Attr } from './fixtures/nfs-harness.js';
 
@@ -455,6 +457,89 @@ t.test('READDIRPLUS: a folder listed again shows what changed since (uncommitted
   const other = await attrsIn({ kind: 'sys', stamp: 2, machinename: 'other', uid: 4321, gid: 8765, gids: [] });
   t.same([other.get('f')?.uid, other.get('f')?.gid, other.get('g')?.uid], [4321, 8765, 4321], "another caller's ids");
   t.same([(await attrsIn()).get('g')?.uid], [1000], 'and the first caller still sees its own');
+});
+
+t.test('READDIRPLUS: a folder listed again unchanged is answered from the pages kept; a commit, an NFS write or a forgotten cookie ends that', async (t) => {
+  const h = await nfsHarness(t);
+  const d = await h.mkdir(h.root, 'd');
+  for (let i = 0; i < 12; i++) await h.create(d, `f${String(i).padStart(2, '0')}`, Buffer.from('abc'));
+  let lists = 0;
+  const list = h.view.list.bind(h.view);
+  h.view.list = (path, opts) => {
+    lists++;
+    return list(path, opts);
+  };
+  /** The whole folder, page by page (maxcount fits ~4 entries): names, sizes, and each page's entries. */
+  const listAll = async () => {
+    const names: string[] = [];
+    const sizes = new Map<string, bigint>();
+    const pages: string[] = [];
+    let cookie = 0n;
+    let verf = Buffer.alloc(8);
+    for (let eof = false; !eof; ) {
+      const { status, r } = await h.nfs(NFSPROC3.READDIRPLUS, (w) => w.writeOpaque(d).writeUhyper(cookie).writeFixedOpaque(verf).writeUint(4096).writeUint(800));
+      t.equal(status, NFS3.OK);
+      readPostOp(r);
+      verf = Buffer.from(r.readFixedOpaque(8));
+      const page: string[] = [];
+      while (r.readBool()) {
+        const fileid = r.readUhyper();
+        const name = r.readString(255);
+        cookie = r.readUhyper();
+        const attrs = readPostOp(r)!;
+        const fh = r.readBool() ? Buffer.from(r.readOpaque(64)).toString('hex') : '';
+        sizes.set(name, attrs.size);
+        names.push(name);
+        page.push(`${fileid} ${name} ${cookie} ${fh} ${attrs.size} ${attrs.mtime}`);
+      }
+      eof = r.readBool();
+      pages.push(`${page.join(';')} eof=${eof}`);
+    }
+    return { names, sizes, pages };
+  };
+  const first = await listAll();
+  t.ok(first.pages.length > 3, `several pages (${first.pages.length})`);
+  t.equal(first.names.length, 14, "'.', '..' and 12 files");
+  t.ok(lists > 0);
+  lists = 0;
+  const again = await listAll();
+  t.equal(lists, 0, 'listed again unchanged: the view is not asked');
+  t.same(again.pages, first.pages, 'the same entries, cookies, handles and attributes');
+  await h.view.createFile('/d/f05b', { exclusive: true }); // a commit from elsewhere (WebDAV, a peer)
+  const created = await listAll();
+  t.ok(lists > 0, 'a commit clears the pages');
+  t.ok(created.names.includes('f05b'), 'the new file is listed');
+  t.equal(created.names.length, 15);
+  lists = 0;
+  await listAll();
+  t.equal(lists, 0, 'kept again');
+  const f03 = await h.lookup(d, 'f03');
+  t.equal((await h.write(f03, 3, Buffer.from('defg'), 0)).status, NFS3.OK);
+  t.equal((await listAll()).sizes.get('f03'), 7n, 'an uncommitted NFS write shows');
+  await h.view.remove('/d/f07');
+  t.notOk((await listAll()).names.includes('f07'), 'a removal shows');
+});
+
+t.test('ListingPages: a page read before a clear() is not kept; CookieTable: forgetting a folder is reported', async (t) => {
+  const pages = new ListingPages();
+  const key = ListingPages.key('k', 0n, 10, 10, 1, 1);
+  const page = { entries: Buffer.from('x'), eof: true };
+  const since = pages.generation;
+  pages.clear(); // a commit while the page was being read
+  pages.set(key, page, since);
+  t.equal(pages.get(key), undefined, 'not kept: it may miss the commit');
+  pages.set(key, page, pages.generation);
+  t.equal(pages.get(key), page);
+  t.equal(pages.get(ListingPages.key('k', 0n, 10, 10, 2, 1)), undefined, 'another caller has its own');
+  let evicted = 0;
+  const cookies = new CookieTable(3, () => evicted++);
+  const c = cookies.cookieFor('a', 'x');
+  cookies.cookieFor('a', 'y');
+  t.equal(evicted, 0);
+  cookies.cookieFor('b', 'x');
+  cookies.cookieFor('b', 'y');
+  t.equal(evicted, 1, 'folder a forgotten');
+  t.equal(cookies.nameOf('a', c), undefined);
 });
 
 t.test('READDIRPLUS: a hard link shows the file (attributes, handle), a symbolic link type NF3LNK', async (t) => {
