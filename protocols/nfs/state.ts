@@ -70,6 +70,7 @@ export class NfsState {
   readonly pages = new ListingPages();
   readonly cookies = new CookieTable(undefined, () => this.pages.clear());
   private readonly listed = new ListedEntries();
+  private readonly stopWatchingCommits: () => void;
   readonly drc: DuplicateRequestCache;
   /** MOUNT's record of who mounted what, for DUMP: "address path" */
   readonly mounts = new Set<string>();
@@ -94,7 +95,7 @@ export class NfsState {
       onError: (key, e) => this.logger.warn({ key, err: String(e) }, 'nfs: committing writes failed'),
     });
     this.reads = new ReadCache(view, opts.readIdleMs ?? 2000);
-    view.onCommit(() => this.pages.clear());
+    this.stopWatchingCommits = view.onCommit(() => this.pages.clear());
     this.drc = new DuplicateRequestCache(opts.drcEntries ?? 4096);
   }
 
@@ -258,6 +259,7 @@ export class NfsState {
   }
 
   async close(): Promise<void> {
+    this.stopWatchingCommits();
     await this.writes.closeAll();
     this.reads.closeAll();
   }

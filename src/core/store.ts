@@ -339,8 +339,12 @@ export class Store {
     await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   }
 
-  onCommit(listener: (heads: readonly Head[]) => void): void {
+  /** Calls `listener` after every commit; returns what stops that. */
+  onCommit(listener: (heads: readonly Head[]) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   /** Resolves after the next commit (local, received or materialized), or after `timeoutMs`. */

@@ -144,6 +144,9 @@ export interface FileSystemView {
    * MARBLE_NOT_FOUND once it is deleted. Lets handle-based protocols (NFS) keep stable handles.
    */
   pathOf(key: string): Promise<string>;
-  /** Calls `listener` after every commit (local, received from a peer, or content arriving): what the view shows may have changed. */
-  onCommit(listener: () => void): void;
+  /**
+   * Calls `listener` after every commit (local, received from a peer, or content arriving):
+   * what the view shows may have changed. Returns what stops that.
+   */
+  onCommit(listener: () => void): () => void;
 }

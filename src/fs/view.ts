@@ -67,8 +67,8 @@ export class MarbleView implements FileSystemView, SessionHost {
     store.onCommit(() => this.pages.clear());
   }
 
-  onCommit(listener: () => void): void {
-    this.store.onCommit(() => listener());
+  onCommit(listener: () => void): () => void {
+    return this.store.onCommit(() => listener());
   }
 
   // ---- reads ----------------------------------------------------------------------------
