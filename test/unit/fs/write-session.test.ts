@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { RESIDENT_MAX } from '../../../src/core/blobs.js';
 import { BLOCK_SIZE, BlockHasher } from '../../../src/core/blocks.js';
+import type { WriteSession } from '../../../src/fs/types.js';
+import { Rng } from '../../helpers/rng.js';
 import { chunks, makeView, readAll } from './view-fixture.js';
 
 /** The block hashes a session recorded must equal hashing what the file now reads as. */
@@ -28,6 +30,23 @@ function resize(model: Buffer, size: number): Buffer {
   const out = Buffer.alloc(size);
   model.copy(out, 0, 0, Math.min(size, model.length));
   return out;
+}
+
+type Step = [number, number] | ['truncate', number];
+
+/** Applies writes of random bytes ([position, length]) and truncates to the session and to `model`; returns the new model. */
+async function applySteps(s: WriteSession, model: Buffer, steps: readonly Step[]): Promise<Buffer> {
+  for (const step of steps) {
+    if (step[0] === 'truncate') {
+      await s.truncate(step[1]);
+      model = resize(model, step[1]);
+    } else {
+      const data = randomBytes(step[1]);
+      await s.write(step[0], data);
+      model = apply(model, step[0], data);
+    }
+  }
+  return model;
 }
 
 t.test('sequential writes are hashed as they arrive, with any tail size', async (t) => {
@@ -111,7 +130,7 @@ t.test('whole blocks hashed on the worker: big aligned writes, rewrites and trun
   let model: Buffer = randomBytes(BLOCK_SIZE * 3 + 11);
   await fx.view.writeFile('/big', chunks(model));
   const s = await fx.view.openWrite('/big');
-  const steps: Array<[number, number] | ['truncate', number]> = [
+  const steps: Step[] = [
     [0, BLOCK_SIZE * 8], // eight whole blocks, as one 1 MiB NFS WRITE
     [BLOCK_SIZE * 8, BLOCK_SIZE * 8],
     [BLOCK_SIZE * 2, BLOCK_SIZE * 2], // rewritten while their first hashes may still be on their way
@@ -119,16 +138,7 @@ t.test('whole blocks hashed on the worker: big aligned writes, rewrites and trun
     ['truncate', BLOCK_SIZE * 12 + 5],
     [BLOCK_SIZE * 12, BLOCK_SIZE * 2 + 9], // whole blocks after a partial one, growing the file
   ];
-  for (const step of steps) {
-    if (step[0] === 'truncate') {
-      await s.truncate(step[1]);
-      model = resize(model, step[1]);
-    } else {
-      const data = randomBytes(step[1]);
-      await s.write(step[0], data);
-      model = apply(model, step[0], data);
-    }
-  }
+  model = await applySteps(s, model, steps);
   await s.close();
   await checkHashes(t, fx, '/big', model);
 });
@@ -172,29 +182,22 @@ t.test('a small file is written in memory: no blob file until a write takes it p
   let model = await readAll(await fx.view.openRead('/s'));
   const before = blobFiles(fx);
   const s = await fx.view.openWrite('/s');
-  const steps: Array<[number, number] | ['truncate', number]> = [
+  model = await applySteps(s, model, [
     [5000, 100], // past the end: the gap reads as zeros
     ['truncate', 2000], // and shrinking clears what was cut off
     ['truncate', 6000],
     [RESIDENT_MAX - 10, 10], // exactly RESIDENT_MAX: still in memory
-  ];
-  const run = async (list: typeof steps) => {
-    for (const step of list) {
-      if (step[0] === 'truncate') {
-        await s.truncate(step[1]);
-        model = resize(model, step[1]);
-      } else {
-        const data = randomBytes(step[1]);
-        await s.write(step[0], data);
-        model = apply(model, step[0], data);
-      }
-    }
-  };
-  await run(steps);
+  ]);
   t.equal(blobFiles(fx), before, 'nothing written to disk while the file fits in RESIDENT_MAX');
-  await run([[RESIDENT_MAX - 5, 20], [RESIDENT_MAX + BLOCK_SIZE, 7]]);
+  model = await applySteps(s, model, [
+    [RESIDENT_MAX - 5, 20],
+    [RESIDENT_MAX + BLOCK_SIZE, 7],
+  ]);
   t.equal(blobFiles(fx), before + 1, 'one blob file once it outgrows it');
-  await run([['truncate', 1500], [1400, 50]]);
+  model = await applySteps(s, model, [
+    ['truncate', 1500],
+    [1400, 50],
+  ]);
   await s.close();
   await checkHashes(t, fx, '/s', model);
   t.equal(blobFiles(fx), before, 'committed small again: resident, the working file gone');
@@ -202,11 +205,8 @@ t.test('a small file is written in memory: no blob file until a write takes it p
 
 t.test('seeded writes and truncates around RESIDENT_MAX keep every byte and hash', async (t) => {
   const fx = makeView(t);
-  let seed = 777;
-  const rnd = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rng = new Rng(777);
+  const rnd = (n: number) => rng.int(0, n - 1);
   let model: Buffer = randomBytes(rnd(RESIDENT_MAX));
   await fx.view.writeFile('/m', chunks(model));
   for (let round = 0; round < 30; round++) {
