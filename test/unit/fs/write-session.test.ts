@@ -189,6 +189,8 @@ t.test('a small file is written in memory: no blob file until a write takes it p
     [RESIDENT_MAX - 10, 10], // exactly RESIDENT_MAX: still in memory
   ]);
   t.equal(blobFiles(fx), before, 'nothing written to disk while the file fits in RESIDENT_MAX');
+  await s.flush();
+  await checkHashes(t, fx, '/s', model);
   model = await applySteps(s, model, [
     [RESIDENT_MAX - 5, 20],
     [RESIDENT_MAX + BLOCK_SIZE, 7],
