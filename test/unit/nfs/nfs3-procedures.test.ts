@@ -340,9 +340,15 @@ t.test('LINK: a second name with one handle; EXIST, ISDIR, ROFS, XDEV, BADHANDLE
   t.equal((await h.getattr(f)).nlink, 1, 'removing a link leaves the file one name');
 });
 
-/** Lists a folder with READDIR (plus = READDIRPLUS), following cookies; returns names and calls made. */
+/**
+ * Lists a folder with READDIR (plus = READDIRPLUS; dircount `count`, maxcount 4 x `count`), following
+ * cookies; returns the names, the calls made, each name's size (READDIRPLUS) and each page as one
+ * line (fileids, names, cookies, handles, sizes and mtimes) to compare listings by.
+ */
 async function listAll(h: Awaited<ReturnType<typeof nfsHarness>>, dir: Buffer, plus: boolean, count = 1024) {
   const names: string[] = [];
+  const sizes = new Map<string, bigint>();
+  const pages: string[] = [];
   let cookie = 0n;
   let verf = Buffer.alloc(8);
   let calls = 0;
@@ -355,16 +361,24 @@ async function listAll(h: Awaited<ReturnType<typeof nfsHarness>>, dir: Buffer, p
     if (status !== NFS3.OK) throw new Error(`READDIR status ${status}`);
     readPostOp(r);
     verf = Buffer.from(r.readFixedOpaque(8));
+    const page: string[] = [];
     while (r.readBool()) {
-      r.readUhyper();
-      names.push(r.readString(255));
+      const fileid = r.readUhyper();
+      const name = r.readString(255);
+      names.push(name);
       cookie = r.readUhyper();
+      let line = `${fileid} ${name} ${cookie}`;
       if (plus) {
-        if (r.readBool()) readAttr(r);
-        if (r.readBool()) r.readOpaque(64);
+        const attrs = r.readBool() ? readAttr(r) : undefined;
+        const fh = r.readBool() ? Buffer.from(r.readOpaque(64)).toString('hex') : '';
+        if (attrs) sizes.set(name, attrs.size);
+        line += ` ${fh} ${attrs?.size} ${attrs?.mtime}`;
       }
+      page.push(line);
     }
-    if (r.readBool()) return { names, calls, verf };
+    const eof = r.readBool();
+    pages.push(`${page.join(';')} eof=${eof}`);
+    if (eof) return { names, calls, verf, sizes, pages };
   }
 }
 
@@ -459,7 +473,7 @@ t.test('READDIRPLUS: a folder listed again shows what changed since (uncommitted
   t.same([(await attrsIn()).get('g')?.uid], [1000], 'and the first caller still sees its own');
 });
 
-t.test('READDIRPLUS: a folder listed again unchanged is answered from the pages kept; a commit, an NFS write or a forgotten cookie ends that', async (t) => {
+t.test('READDIRPLUS: a folder listed again unchanged is answered from the pages kept; a commit, an NFS write or a removal ends that', async (t) => {
   const h = await nfsHarness(t);
   const d = await h.mkdir(h.root, 'd');
   for (let i = 0; i < 12; i++) await h.create(d, `f${String(i).padStart(2, '0')}`, Buffer.from('abc'));
@@ -469,55 +483,29 @@ t.test('READDIRPLUS: a folder listed again unchanged is answered from the pages 
     lists++;
     return list(path, opts);
   };
-  /** The whole folder, page by page (maxcount fits ~4 entries): names, sizes, and each page's entries. */
-  const listAll = async () => {
-    const names: string[] = [];
-    const sizes = new Map<string, bigint>();
-    const pages: string[] = [];
-    let cookie = 0n;
-    let verf = Buffer.alloc(8);
-    for (let eof = false; !eof; ) {
-      const { status, r } = await h.nfs(NFSPROC3.READDIRPLUS, (w) => w.writeOpaque(d).writeUhyper(cookie).writeFixedOpaque(verf).writeUint(4096).writeUint(800));
-      t.equal(status, NFS3.OK);
-      readPostOp(r);
-      verf = Buffer.from(r.readFixedOpaque(8));
-      const page: string[] = [];
-      while (r.readBool()) {
-        const fileid = r.readUhyper();
-        const name = r.readString(255);
-        cookie = r.readUhyper();
-        const attrs = readPostOp(r)!;
-        const fh = r.readBool() ? Buffer.from(r.readOpaque(64)).toString('hex') : '';
-        sizes.set(name, attrs.size);
-        names.push(name);
-        page.push(`${fileid} ${name} ${cookie} ${fh} ${attrs.size} ${attrs.mtime}`);
-      }
-      eof = r.readBool();
-      pages.push(`${page.join(';')} eof=${eof}`);
-    }
-    return { names, sizes, pages };
-  };
-  const first = await listAll();
+  // dircount 200, maxcount 800: about four entries a page
+  const listD = () => listAll(h, d, true, 200);
+  const first = await listD();
   t.ok(first.pages.length > 3, `several pages (${first.pages.length})`);
   t.equal(first.names.length, 14, "'.', '..' and 12 files");
   t.ok(lists > 0);
   lists = 0;
-  const again = await listAll();
+  const again = await listD();
   t.equal(lists, 0, 'listed again unchanged: the view is not asked');
   t.same(again.pages, first.pages, 'the same entries, cookies, handles and attributes');
   await h.view.createFile('/d/f05b', { exclusive: true }); // a commit from elsewhere (WebDAV, a peer)
-  const created = await listAll();
+  const created = await listD();
   t.ok(lists > 0, 'a commit clears the pages');
   t.ok(created.names.includes('f05b'), 'the new file is listed');
   t.equal(created.names.length, 15);
   lists = 0;
-  await listAll();
+  await listD();
   t.equal(lists, 0, 'kept again');
   const f03 = await h.lookup(d, 'f03');
   t.equal((await h.write(f03, 3, Buffer.from('defg'), 0)).status, NFS3.OK);
-  t.equal((await listAll()).sizes.get('f03'), 7n, 'an uncommitted NFS write shows');
+  t.equal((await listD()).sizes.get('f03'), 7n, 'an uncommitted NFS write shows');
   await h.view.remove('/d/f07');
-  t.notOk((await listAll()).names.includes('f07'), 'a removal shows');
+  t.notOk((await listD()).names.includes('f07'), 'a removal shows');
 });
 
 t.test('ListingPages: a page read before a clear() is not kept; CookieTable: forgetting a folder is reported', async (t) => {
