@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { droppedBuffers } from '../../src/core/buffer-gc.js';
 import type { FileSystemView } from '../../src/fs/types.js';
 import { allowList } from './allow.js';
 import { MOUNT_PROGRAM, NFS_PROGRAM, PORTMAP_PROGRAM } from './constants.js';
@@ -45,7 +46,8 @@ export async function startNfs(opts: NfsOptions): Promise<NfsServerHandle> {
   const logger: NonNullable<NfsOptions['logger']> = opts.logger ?? silentLogger;
   const allow = allowList(opts.allow);
   const nfs = new NfsState(opts.view, logger, opts);
-  const server = new RpcServer({ logger });
+  // Requests not received into reused buffers die young: see buffer-gc.ts.
+  const server = new RpcServer({ logger, onRecordDropped: droppedBuffers });
   server.register(NFS_PROGRAM, nfsProgram(nfs, opts.onCall));
   server.register(MOUNT_PROGRAM, mountProgram(nfs, opts.allow ?? []));
   const address = await server.listen({ host: opts.host, port: opts.port, allow });

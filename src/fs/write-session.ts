@@ -3,7 +3,6 @@ import { close, closeSync, fdatasync, fsync, ftruncate, readSync, write as write
 import { promisify } from 'node:util';
 import { isResidentSize, RESIDENT_MAX } from '../core/blobs.js';
 import { BLOCK_SIZE, BlockHasher, blockCount, changedBlocks, HASH_SIZE } from '../core/blocks.js';
-import { droppedBuffers } from '../core/buffer-gc.js';
 import type { Head, NewContent } from '../core/model.js';
 import { nowNs } from '../core/model.js';
 import type { Store } from '../core/store.js';
@@ -23,10 +22,8 @@ export interface SessionHost {
 
 /** Bytes written between two early write-backs (fdatasync) of a working copy. */
 const WRITE_BACK_BYTES = 32 * 1024 * 1024;
-/** Writes up to this size, with none queued, are written at once (a pwrite into the page cache takes microseconds). */
+/** Writes up to this size are written at once (a pwrite into the page cache); larger ones through the thread pool. */
 const SYNC_WRITE = 1024 * 1024;
-/** Bytes of writes queued but not yet written beyond which write() waits for them. */
-const MAX_QUEUED = 16 * 1024 * 1024;
 
 const writeFd = promisify(writeCb);
 const fsyncFd = promisify(fsync);
@@ -54,8 +51,6 @@ interface Working {
   run: { block: number; filled: number; hash: Hash | null } | null;
   /** writes issued to the working copy, in order; never rejects (see `failed`) */
   io: Promise<void>;
-  /** bytes issued to `io` and not yet written */
-  queued: number;
   /** the first write that failed: the uncommitted writes are dropped and flush reports it */
   failed: unknown;
   /** bytes written since the last early write-back, and that write-back */
@@ -68,10 +63,10 @@ interface Working {
  * blob) and committed as one change on flush, close, or after `idleMs` without writes.
  * Only blocks whose hash differs from the version it replaces are recorded as written.
  *
- * A write is taken, not finished, when write() resolves: the bytes reach the working copy
- * in order behind it (large ones through the thread pool), and whole blocks are hashed on
- * a worker as they land. flush()/close() wait for all of it; if a write failed, they drop
- * the uncommitted writes (the file stays at its last committed version) and throw.
+ * When write() resolves its bytes are in the working copy (large ones written through the
+ * thread pool) and the caller may reuse `data`; whole blocks are hashed on a worker after.
+ * flush()/close() wait for all of it; if a write failed, they drop the uncommitted writes
+ * (the file stays at its last committed version) and throw.
  */
 export class FileWriteSession implements WriteSession {
   private working: Working | null = null;
@@ -103,21 +98,18 @@ export class FileWriteSession implements WriteSession {
         if (position > w.size) markHole(w, w.size, position);
         const whole = noteWrite(w, position, data);
         w.size = Math.max(w.size, end);
-        if (w.queued === 0 && data.length <= SYNC_WRITE) {
+        let written: Promise<void> | undefined;
+        if (data.length <= SYNC_WRITE) {
           this.writeNow(w, position, data);
           if (whole) this.hashWhole(w, whole, Promise.resolve(true));
-        } else this.queue(w, position, data, whole);
+        } else written = this.queue(w, position, data, whole);
         this.writeBack(w, data.length);
+        this.armIdle();
+        // `data` is not kept past this call: the caller may reuse it (an NFS request buffer).
+        await written;
+        return;
       }
-      // `data` dies once written, and so do the socket reads it was assembled from. Without
-      // young collections they pile up outside the heap until V8 answers with full
-      // mark-compacts: every ~50 ms through an NFS upload, their marking threads taking as
-      // much CPU as the writes themselves. Counted once, not for both copies: 256 MiB NFS
-      // uploads took 0.25-0.37 s (server peak RSS 118-121 MB) against 0.34-0.49 s (116-117 MB)
-      // counted twice, 12 runs each; counted half, V8's own mark-compacts came back.
-      droppedBuffers(data.length);
       this.armIdle();
-      if (w.queued > MAX_QUEUED) await w.io;
     });
   }
 
@@ -185,7 +177,7 @@ export class FileWriteSession implements WriteSession {
     this.idleTimer.unref();
   }
 
-  /** A small write with nothing queued before it: one pwrite into the page cache, now. */
+  /** A write of up to SYNC_WRITE bytes: one pwrite into the page cache, now. */
   private writeNow(w: Working, position: number, data: Buffer): void {
     try {
       for (let done = 0; done < data.length; ) done += writeSync(w.fd, data, done, data.length - done, position + done);
@@ -196,11 +188,10 @@ export class FileWriteSession implements WriteSession {
   }
 
   /**
-   * Queues a write behind the others (the caller keeps `data` unchanged until it is
-   * written), then has the whole blocks it filled, if any, hashed on the worker.
+   * Queues a write behind the others, then has the whole blocks it filled, if any, hashed
+   * on the worker. Resolves once `data` is written (or the write failed: see `failed`).
    */
-  private queue(w: Working, position: number, data: Buffer, whole: { first: number; count: number } | null): void {
-    w.queued += data.length;
+  private queue(w: Working, position: number, data: Buffer, whole: { first: number; count: number } | null): Promise<void> {
     const written = w.io.then(async () => {
       try {
         if (w.failed) return false;
@@ -209,12 +200,11 @@ export class FileWriteSession implements WriteSession {
       } catch (e) {
         w.failed ??= e;
         return false;
-      } finally {
-        w.queued -= data.length;
       }
     });
     w.io = written.then(() => undefined);
     if (whole) this.hashWhole(w, whole, written);
+    return w.io;
   }
 
   /** Has blocks a write fills whole hashed on the worker once the write has landed (`written` true). */
@@ -415,7 +405,6 @@ function newWorking(start: Pick<Working, 'mem' | 'dataId' | 'fd' | 'size'>): Wor
     hashing: new Map(),
     run: null,
     io: Promise.resolve(),
-    queued: 0,
     failed: undefined,
     unsynced: 0,
     syncing: null,

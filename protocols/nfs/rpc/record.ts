@@ -1,5 +1,6 @@
 import { XdrError } from '../xdr/errors.js';
 import { XdrWriter } from '../xdr/writer.js';
+import type { RecordBuffers } from './record-buffers.js';
 
 /** Bit 31 of a record-marking header: this fragment ends the record (RFC 5531 §11). */
 const LAST_FRAGMENT = 0x8000_0000;
@@ -30,7 +31,12 @@ export interface RecordDecoderOptions {
   maxRecordSize: number;
   /** Most fragments one record may have (default 1024); bounds per-record bookkeeping. */
   maxFragments?: number;
+  /** Where large fragments are assembled (default: a fresh buffer for each). */
+  buffers?: RecordBuffers;
 }
+
+/** Fragments at least this long are assembled in one buffer of their own, which a reader may fill directly. */
+export const LARGE_FRAGMENT = 64 * 1024;
 
 /**
  * Streaming decoder for ONC RPC record marking over TCP (RFC 5531 §11): turns
@@ -39,8 +45,13 @@ export interface RecordDecoderOptions {
  * Contract:
  * - {@link push} returns the records completed by this chunk, in order (often
  *   none). A record is returned as a view of the chunk when it lies wholly
- *   inside one fragment of one chunk, otherwise as a fresh Buffer. Either way
- *   the caller owns it; the decoder keeps no reference to returned records.
+ *   inside one fragment of one chunk that is not `reused`; as the buffer it was
+ *   assembled in when it is one large fragment (LARGE_FRAGMENT bytes or more:
+ *   from `buffers` when given, so give it back there once done with it);
+ *   otherwise as a fresh Buffer. The decoder keeps no reference to returned records.
+ * - A large fragment's buffer is allocated when its header arrives; a reader may
+ *   then receive the fragment's bytes straight into {@link readTarget} and report
+ *   them with {@link filled} instead of pushing a copy.
  * - Each fragment header is checked against `maxRecordSize` (minus what the
  *   record already holds) the moment its 4 bytes arrive, before any payload is
  *   buffered, so memory held by the decoder never exceeds maxRecordSize + 4.
@@ -51,6 +62,7 @@ export interface RecordDecoderOptions {
 export class RecordDecoder {
   private readonly maxRecordSize: number;
   private readonly maxFragments: number;
+  private readonly buffers: RecordBuffers | undefined;
   private readonly header = Buffer.alloc(4);
   private headerFill = 0;
   private inFragment = false;
@@ -58,6 +70,9 @@ export class RecordDecoder {
   private fragmentIsLast = false;
   private fragments = 0;
   private pieces: Buffer[] = [];
+  /** the large fragment being received, and how much of it has arrived */
+  private large: Buffer | null = null;
+  private largeFill = 0;
   private recordBytes = 0;
   private failed: RecordError | undefined;
 
@@ -67,6 +82,7 @@ export class RecordDecoder {
     }
     this.maxRecordSize = options.maxRecordSize;
     this.maxFragments = options.maxFragments ?? 1024;
+    this.buffers = options.buffers;
   }
 
   /** Payload bytes held for the record in progress. */
@@ -79,9 +95,13 @@ export class RecordDecoder {
     return this.headerFill > 0 || this.inFragment || this.fragments > 0;
   }
 
-  /** @throws RecordError (see the class contract). */
-  push(chunk: Buffer): Buffer[] {
-    if (this.failed) throw new RecordError('RPC_DECODER_FAILED', `decoder already failed: ${this.failed.message}`);
+  /**
+   * Decodes `chunk`. A `reused` chunk will be overwritten once push() returns: what the
+   * decoder keeps of it, and the records it returns, are copies.
+   * @throws RecordError (see the class contract).
+   */
+  push(chunk: Buffer, reused = false): Buffer[] {
+    this.checkNotFailed();
     const out: Buffer[] = [];
     let i = 0;
     while (i < chunk.length) {
@@ -96,16 +116,46 @@ export class RecordDecoder {
       }
       const take = Math.min(this.fragmentLeft, chunk.length - i);
       if (take > 0) {
-        this.pieces.push(chunk.subarray(i, i + take));
+        if (this.large) {
+          chunk.copy(this.large, this.largeFill, i, i + take);
+          this.largeFill += take;
+        } else {
+          const piece = chunk.subarray(i, i + take);
+          this.pieces.push(reused ? Buffer.from(piece) : piece);
+        }
         this.recordBytes += take;
         this.fragmentLeft -= take;
         i += take;
       }
       if (this.fragmentLeft > 0) break;
-      this.inFragment = false;
-      if (this.fragmentIsLast) out.push(this.takeRecord());
+      const record = this.endFragment();
+      if (record) out.push(record);
     }
     return out;
+  }
+
+  /**
+   * Where the rest of the large fragment in progress goes, if one is: exactly the bytes
+   * still missing, so a read into it cannot run into the next fragment. Null otherwise.
+   */
+  readTarget(): Buffer | null {
+    return this.large && this.fragmentLeft > 0 ? this.large.subarray(this.largeFill) : null;
+  }
+
+  /** `n` bytes were received into {@link readTarget}; returns the record they complete, if any. */
+  filled(n: number): Buffer[] {
+    this.checkNotFailed();
+    if (!this.large || !Number.isInteger(n) || n < 0 || n > this.fragmentLeft) throw new RangeError(`RecordDecoder: ${n} bytes filled, ${this.large ? this.fragmentLeft : 0} expected at most`);
+    this.largeFill += n;
+    this.recordBytes += n;
+    this.fragmentLeft -= n;
+    if (this.fragmentLeft > 0) return [];
+    const record = this.endFragment();
+    return record ? [record] : [];
+  }
+
+  private checkNotFailed(): void {
+    if (this.failed) throw new RecordError('RPC_DECODER_FAILED', `decoder already failed: ${this.failed.message}`);
   }
 
   private startFragment(word: number): void {
@@ -120,10 +170,26 @@ export class RecordDecoder {
     this.inFragment = true;
     this.fragmentLeft = length;
     this.fragmentIsLast = (word & LAST_FRAGMENT) !== 0;
+    if (length >= LARGE_FRAGMENT) {
+      this.large = this.buffers && length <= this.buffers.slabSize ? this.buffers.take(length) : Buffer.allocUnsafeSlow(length);
+      this.largeFill = 0;
+    }
+  }
+
+  /** The fragment in progress is complete; returns the record if it was the last fragment. */
+  private endFragment(): Buffer | undefined {
+    this.inFragment = false;
+    if (this.large) {
+      this.pieces.push(this.large);
+      this.large = null;
+    }
+    return this.fragmentIsLast ? this.takeRecord() : undefined;
   }
 
   private takeRecord(): Buffer {
-    const record = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.recordBytes);
+    const pieces = this.pieces;
+    const record = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.recordBytes);
+    if (pieces.length > 1) for (const piece of pieces) this.buffers?.give(piece);
     this.pieces = [];
     this.recordBytes = 0;
     this.fragments = 0;
@@ -132,7 +198,10 @@ export class RecordDecoder {
 
   private fail(code: RecordErrorCode, message: string): never {
     this.failed = new RecordError(code, message);
+    for (const piece of this.pieces) this.buffers?.give(piece);
+    if (this.large) this.buffers?.give(this.large);
     this.pieces = [];
+    this.large = null;
     this.recordBytes = 0;
     throw this.failed;
   }

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { RecordDecoder } from './record.js';
+import { readInto } from './read-into.js';
+import { RecordBuffers } from './record-buffers.js';
+import { LARGE_FRAGMENT, RecordDecoder } from './record.js';
 import { RpcDispatcher, silentLogger, type Peer, type RpcLogger, type RpcProgram } from './dispatcher.js';
 
 export interface RpcServerOptions {
@@ -19,6 +21,13 @@ export interface RpcServerOptions {
   maxBufferedBytes?: number;
   /** concurrent connections (default 1024); further ones are dropped on accept */
   maxConnections?: number;
+  /**
+   * receive large fragments straight into reused buffers (default true); false reads
+   * 'data' events and copies, as on a Node where that is not possible (see read-into.ts)
+   */
+  readInto?: boolean;
+  /** a request record of `bytes` was done with and left to the GC (not reused) */
+  onRecordDropped?: (bytes: number) => void;
   logger?: RpcLogger;
 }
 
@@ -54,7 +63,8 @@ export interface RpcListenOptions {
  */
 export class RpcServer {
   private readonly dispatcher: RpcDispatcher;
-  private readonly options: Required<Omit<RpcServerOptions, 'logger' | 'maxReplySize'>>;
+  private readonly options: Required<Omit<RpcServerOptions, 'logger' | 'maxReplySize' | 'onRecordDropped'>>;
+  private readonly receive: Receive;
   private readonly logger: RpcLogger;
   private server: net.Server | undefined;
   private readonly connections = new Set<Connection>();
@@ -68,6 +78,13 @@ export class RpcServer {
       maxInFlight: options.maxInFlight ?? 32,
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
       maxConnections: options.maxConnections ?? 1024,
+      readInto: options.readInto ?? true,
+    };
+    this.receive = {
+      buffers: new RecordBuffers(this.options.maxRecordSize),
+      scratch: Buffer.allocUnsafeSlow(LARGE_FRAGMENT),
+      readInto: this.options.readInto,
+      dropped: options.onRecordDropped ?? (() => {}),
     };
   }
 
@@ -85,7 +102,7 @@ export class RpcServer {
   /** Starts listening; resolves with the bound address (port 0 resolved). */
   async listen(options: RpcListenOptions = {}): Promise<AddressInfo> {
     if (this.server) throw new Error('RpcServer: already listening');
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket, options.allow));
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket, options.allow));
     server.maxConnections = this.options.maxConnections;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -124,11 +141,24 @@ export class RpcServer {
         this.logger.error({ peer: remoteAddress, err: String(e) }, 'rpc: allow-list callback threw; client refused');
       }
     }
-    const conn = new Connection(socket, { remoteAddress, remotePort: socket.remotePort ?? 0, allowed }, this.dispatcher, this.options, this.logger, () =>
+    const conn = new Connection(socket, { remoteAddress, remotePort: socket.remotePort ?? 0, allowed }, this.dispatcher, this.options, this.receive, this.logger, () =>
       this.connections.delete(conn),
     );
     this.connections.add(conn);
   }
+}
+
+/** How connections receive records, shared by all of a server's. */
+interface Receive {
+  /** where large fragments are assembled; a record is given back once its reply is written */
+  buffers: RecordBuffers;
+  /**
+   * where reads land when no large fragment is coming: shared, as each read is decoded (its
+   * bytes copied out) before the next one, on any connection, is made
+   */
+  scratch: Buffer;
+  readInto: boolean;
+  dropped: (bytes: number) => void;
 }
 
 /** One TCP connection: decodes records, runs calls concurrently, writes replies, applies backpressure. */
@@ -148,11 +178,26 @@ class Connection {
     private readonly peer: Peer,
     private readonly dispatcher: RpcDispatcher,
     private readonly limits: { maxRecordSize: number; maxFragments: number; maxInFlight: number; maxBufferedBytes: number },
+    private readonly receive: Receive,
     private readonly logger: RpcLogger,
     private readonly onClose: () => void,
   ) {
-    this.decoder = new RecordDecoder({ maxRecordSize: limits.maxRecordSize, maxFragments: limits.maxFragments });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.decoder = new RecordDecoder({ maxRecordSize: limits.maxRecordSize, maxFragments: limits.maxFragments, buffers: receive.buffers });
+    const { scratch } = receive;
+    const direct =
+      receive.readInto &&
+      readInto(
+        socket,
+        () => this.decoder.readTarget() ?? scratch,
+        (n, buf) => this.decode(() => (buf === scratch ? this.decoder.push(scratch.subarray(0, n), true) : this.decoder.filled(n))),
+      );
+    if (!direct) {
+      socket.on('data', (chunk: Buffer) => {
+        this.decode(() => this.decoder.push(chunk));
+        receive.dropped(chunk.length);
+      });
+    }
+    socket.resume();
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.pump());
     socket.on('error', (e) => this.logger.debug({ peer: peer.remoteAddress, err: String(e) }, 'rpc: socket error'));
@@ -176,11 +221,12 @@ class Connection {
     if (this.inFlight > 0) this.abort.abort();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes arrived: `decode` hands them to the decoder, which returns the records they complete. */
+  private decode(decode: () => Buffer[]): void {
     if (this.closed) return;
     let records: Buffer[];
     try {
-      records = this.decoder.push(chunk);
+      records = decode();
     } catch (e) {
       this.destroy(e instanceof Error ? e.message : String(e));
       return;
@@ -252,6 +298,8 @@ class Connection {
         if (last > 0) this.socket.uncork();
       }
     } finally {
+      // The reply is built from what the handler copied out, never from views of the record.
+      if (!this.receive.buffers.give(record)) this.receive.dropped(record.length);
       this.inFlight--;
       this.inFlightBytes -= record.length;
       this.pump();

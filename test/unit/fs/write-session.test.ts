@@ -143,17 +143,20 @@ t.test('whole blocks hashed on the worker: big aligned writes, rewrites and trun
   await checkHashes(t, fx, '/big', model);
 });
 
-t.test('a write is taken before it lands: reads after flush see every byte, in order', async (t) => {
+t.test('overlapping writes, small and over 1 MiB: every byte lands in order, and the caller may reuse its buffer at once', async (t) => {
   const fx = makeView(t);
   await fx.view.writeFile('/o', chunks(''));
   const s = await fx.view.openWrite('/o');
   let model: Buffer = Buffer.alloc(0);
-  // Overlapping large writes queue behind each other; the last one written must win.
-  for (let i = 0; i < 6; i++) {
-    const data = Buffer.alloc(BLOCK_SIZE * 2 + 1000, i + 1);
+  // Writes over 1 MiB go through the thread pool, the others are written at once; the last one written must win.
+  const sizes = [BLOCK_SIZE * 2 + 1000, 1024 * 1024 + 1000, 5000, 1024 * 1024 + 1, BLOCK_SIZE * 9, 1024 * 1024 + BLOCK_SIZE];
+  for (const [i, size] of sizes.entries()) {
+    const data = Buffer.alloc(size, i + 1);
     const at = i * 1000;
     await s.write(at, data);
     model = apply(model, at, data);
+    // An NFS request buffer is handed out again as soon as the WRITE is answered.
+    data.fill(0xee);
   }
   await s.flush();
   await checkHashes(t, fx, '/o', model);

@@ -1,5 +1,8 @@
 import t from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readInto } from '../../../protocols/nfs/rpc/read-into.js';
 import { AUTH_STAT, RpcClient, RpcServer, recordMark, type RpcServerOptions, type RpcListenOptions } from '../../../protocols/nfs/rpc/index.js';
 import { TEST_PROG, P, testProgram, recordingLogger, type TestProgState } from './fixtures/rpc-testprog.js';
 import { RawConn, callMessage, callRecord } from './fixtures/rpc-socket.js';
@@ -137,6 +140,68 @@ t.test('multi-fragment calls', async (t) => {
   const r = raw.replies[0]!;
   t.equal(r.stat, 'SUCCESS');
   if (r.stat === 'SUCCESS') t.equal(r.results.readString(64), 'frag');
+});
+
+t.test('large calls, pipelined, each read into a buffer of its own until its reply is sent', async (t) => {
+  for (const readInto of [true, false]) {
+    const { port } = await start(t, { readInto });
+    const raw = await RawConn.connect(port);
+    t.teardown(() => raw.destroy());
+    // Sizes around the large-fragment threshold and the 1 MiB of a WRITE; slow and fast handlers
+    // mixed, so buffers are reused while earlier calls still wait.
+    const sizes = [70_000, 1024 * 1024, 65_536, 65_535, 1024 * 1024 + 100, 300_000, 1024 * 1024, 5, 200_000, 1024 * 1024];
+    const sent = sizes.map((n) => randomBytes(n));
+    const stream = Buffer.concat(sent.map((data, i) => callRecord({ xid: 100 + i, prog: TEST_PROG, vers: 1, proc: P.DIGEST }, (w) => w.writeUint(i % 3 === 0 ? 40 : 0).writeOpaque(data))));
+    // Odd-sized writes, so reads split headers and payloads anywhere.
+    for (let at = 0; at < stream.length; at += 50_001) raw.write(stream.subarray(at, at + 50_001));
+    await raw.waitFor(sizes.length, 20000);
+    t.equal(raw.replies.length, sizes.length, `readInto ${readInto}: every call answered`);
+    for (const r of raw.replies) {
+      if (r.stat !== 'SUCCESS') {
+        t.fail(`xid ${r.xid}: ${r.stat}`);
+        continue;
+      }
+      const want = createHash('sha256').update(sent[r.xid - 100]!).digest();
+      t.same(r.results.readFixedOpaque(32), want, `readInto ${readInto}, xid ${r.xid}: the bytes sent arrived`);
+      t.same(r.results.readFixedOpaque(32), want, `readInto ${readInto}, xid ${r.xid}: and did not change before the reply`);
+    }
+  }
+});
+
+t.test('readInto: an accepted socket receives into the buffers it is given', async (t) => {
+  const got: Buffer[] = [];
+  let dataEvents = 0;
+  const scratch = Buffer.alloc(4);
+  const target = Buffer.alloc(10);
+  let inTarget = 0;
+  const received = () => got.reduce((n, b) => n + b.length, 0);
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('data', () => dataEvents++);
+      socket.on('error', reject);
+      const ok = readInto(
+        socket,
+        // Never an empty buffer: libuv would fail the read (ENOBUFS).
+        () => (got.length === 0 || inTarget === target.length ? scratch : target.subarray(inTarget)),
+        (n, buf) => {
+          got.push(Buffer.from(buf.subarray(0, n)));
+          if (buf !== scratch) inTarget += n;
+          if (received() >= 14) resolve();
+        },
+      );
+      if (!ok) reject(new Error('readInto is not available on this Node: uploads lose their fast path'));
+      socket.resume();
+    });
+    t.teardown(() => server.close());
+    server.listen(0, '127.0.0.1', () => {
+      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1', () => c.end(Buffer.from('abcdefghijklmn')));
+      t.teardown(() => c.destroy());
+    });
+  });
+  t.equal(Buffer.concat(got).toString(), 'abcdefghijklmn', 'every byte, in order');
+  t.equal(got[0]!.length, 4, 'the first read filled the first buffer, no more');
+  t.equal(target.toString(), 'efghijklmn', 'later reads landed in the buffer named next');
+  t.equal(dataEvents, 0, "no 'data' events");
 });
 
 t.test('allow-list refuses clients with AUTH_ERROR, except for programs that handle it', async (t) => {
