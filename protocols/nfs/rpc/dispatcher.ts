@@ -44,9 +44,10 @@ export type RpcBody = ((w: XdrWriter) => void) & {
 
 /**
  * A procedure. `args` is positioned at the procedure's arguments and holds
- * views into the request record. The record is the handler's: nothing else
- * reuses or changes it, so views may be kept after the reply (a WRITE's data is
- * written behind it). Throwing an XdrError decode error (the args were
+ * views into the request record, which is the handler's until its reply is
+ * written: then the server reuses a large record's buffer for the next request.
+ * Whatever a handler keeps longer it copies, and its reply holds no views of
+ * the record. Throwing an XdrError decode error (the args were
  * malformed) yields GARBAGE_ARGS; any other throw yields SYSTEM_ERR and is logged.
  * The returned body function runs once, after the handler settles; if it throws
  * the partial reply is discarded and SYSTEM_ERR sent instead.

@@ -2,10 +2,10 @@
  * Buffers for large request fragments (a 1 MiB WRITE), reused from one record to the next.
  *
  * A fresh 1 MiB buffer per WRITE, assembled from the socket's 64 KiB reads, kept V8's
- * collectors and the allocator busy for as long as an upload ran: in 256 MiB `nfs-cp`
- * uploads the server spent 478-500 ms of CPU per upload against 330-332 ms with fragments
- * read straight into reused buffers (and no young collections forced for them), and the
- * uploads took 0.30-0.55 s against 0.21-0.26 s (/tmp scratch loop, 4 uploads x 3 runs).
+ * collectors and the allocator busy for as long as an upload ran: in a loop of four 256 MiB
+ * `nfs-cp` uploads the server spent 478-500 ms of CPU per upload (3 runs) against 322-342 ms
+ * with fragments read straight into reused buffers (4 runs), and an upload took 0.30-0.55 s
+ * against 0.24-0.29 s.
  *
  * Each slab is `slabSize` bytes; {@link take} hands out a view of one, {@link give} takes
  * it back once nothing reads the record any more. At most `keep` free slabs are kept; a
@@ -18,7 +18,7 @@ export class RecordBuffers {
 
   constructor(
     readonly slabSize: number,
-    private readonly keep = 8,
+    private readonly keep = 4,
   ) {}
 
   /** A buffer of `length` bytes (at most slabSize), its contents undefined. */
