@@ -115,6 +115,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   CHECK(env, napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods));
   if (!constant(env, exports, "M_MMAP_THRESHOLD", M_MMAP_THRESHOLD)) return NULL;
+  if (!constant(env, exports, "M_TRIM_THRESHOLD", M_TRIM_THRESHOLD)) return NULL;
   return exports;
 }
 

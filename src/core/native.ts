@@ -12,6 +12,8 @@ export interface NativeCalls {
   /** glibc malloc_trim(); true when memory went back to the system. */
   mallocTrim(pad: number): boolean;
   readonly M_MMAP_THRESHOLD: number;
+  /** absent from an addon built before it was added: then left alone */
+  readonly M_TRIM_THRESHOLD?: number;
 }
 
 /** The addon, or null where it was not built (npm ci builds it with node-gyp). */

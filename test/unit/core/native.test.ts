@@ -28,6 +28,8 @@ t.test('the native addon is built and loaded; its allocator calls are taken', as
   t.ok(native, 'marble-native loads (npm ci builds it with node-gyp)');
   t.type(native?.dropCache, 'function');
   t.equal(native?.mallopt(native.M_MMAP_THRESHOLD, 128 * 1024), true, 'mallopt takes the mmap threshold');
+  t.type(native?.M_TRIM_THRESHOLD, 'number', 'the addon names the trim threshold');
+  t.equal(native?.mallopt(native.M_TRIM_THRESHOLD!, 4 << 20), true, 'mallopt takes the trim threshold');
   t.doesNotThrow(() => tuneAllocator());
   t.type(native?.mallocTrim(0), 'boolean');
   t.throws(() => native?.mallopt(Number.NaN as unknown as number, 'x' as unknown as number), /expected integer arguments/);
