@@ -20,9 +20,9 @@ const MMAP_THRESHOLD = 2 * 1024 * 1024;
  * also the padding it adds when it grows the heap: a free that leaves more than that at the top
  * shrinks the heap, and the next allocation grows it again. Every SQLite transaction did that
  * five times (ten brk calls, strace of one NFS create), the pages coming back zeroed each time;
- * at 256 KiB or more, none. In 300-file `nfs-cp` loops (3 interleaved pairs, a noisy machine)
- * NFS CREATE took 0.40-0.44 ms against 0.44-0.51, COMMIT 0.77-0.86 against 0.81-0.94. Not
- * higher: at 4 MiB (what glibc itself would pick) the sending peer of `bench/sync.sh` peaked
+ * at 256 KiB or more, none. A small gain: in 300-file `nfs-cp` loops interleaved with the code
+ * before (7 pairs, a noisy machine) NFS CREATE took 0.39-0.44 ms against 0.41-0.51, and the
+ * create rate moved less than the noise. Not higher: at 4 MiB (what glibc itself would pick) the sending peer of `bench/sync.sh` peaked
  * at 102-109 MB RSS against 94-95 MB, at 512 KiB at 94.5-95.8 MB (2 runs each).
  */
 const TRIM_THRESHOLD = 512 * 1024;
