@@ -22,8 +22,9 @@ const MMAP_THRESHOLD = 2 * 1024 * 1024;
  * five times (ten brk calls, strace of one NFS create), the pages coming back zeroed each time;
  * at 256 KiB or more, none. A small gain: in 300-file `nfs-cp` loops interleaved with the code
  * before (7 pairs, a noisy machine) NFS CREATE took 0.39-0.44 ms against 0.41-0.51, and the
- * create rate moved less than the noise. Not higher: at 4 MiB (what glibc itself would pick) the sending peer of `bench/sync.sh` peaked
- * at 102-109 MB RSS against 94-95 MB, at 512 KiB at 94.5-95.8 MB (2 runs each).
+ * create rate moved less than the noise. Not higher: at 4 MiB (what glibc itself would pick)
+ * the sending peer of `bench/sync.sh` peaked at 102-109 MB RSS against 94-95 MB, at 512 KiB at
+ * 94.5-95.8 MB (2 runs each).
  */
 const TRIM_THRESHOLD = 512 * 1024;
 
