@@ -5,7 +5,7 @@
  * collectors and the allocator busy for as long as an upload ran: in a loop of four 256 MiB
  * `nfs-cp` uploads the server spent 478-500 ms of CPU per upload (3 runs) against 322-342 ms
  * with fragments read straight into reused buffers (4 runs), and an upload took 0.30-0.55 s
- * against 0.24-0.29 s.
+ * against 0.23-0.29 s.
  *
  * Each slab is `slabSize` bytes; {@link take} hands out a view of one, {@link give} takes
  * it back once nothing reads the record any more. At most `keep` free slabs are kept; a
