@@ -90,6 +90,7 @@ export class FileWriteSession implements WriteSession {
       if (data.length === 0) return;
       const end = position + data.length;
       if (w.mem && !isResidentSize(end)) this.spill(w);
+      let written: Promise<void> | undefined;
       if (w.mem) {
         w.mem = room(w.mem, end);
         data.copy(w.mem, position);
@@ -98,18 +99,15 @@ export class FileWriteSession implements WriteSession {
         if (position > w.size) markHole(w, w.size, position);
         const whole = noteWrite(w, position, data);
         w.size = Math.max(w.size, end);
-        let written: Promise<void> | undefined;
         if (data.length <= SYNC_WRITE) {
           this.writeNow(w, position, data);
           if (whole) this.hashWhole(w, whole, Promise.resolve(true));
         } else written = this.queue(w, position, data, whole);
         this.writeBack(w, data.length);
-        this.armIdle();
-        // `data` is not kept past this call: the caller may reuse it (an NFS request buffer).
-        await written;
-        return;
       }
       this.armIdle();
+      // `data` is not kept past this call: the caller may reuse it (an NFS request buffer).
+      await written;
     });
   }
 
