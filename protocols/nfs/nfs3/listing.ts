@@ -4,6 +4,7 @@ import { COOKIE_DOT, COOKIE_DOTDOT } from '../cookies.js';
 import { NFS3, NFS3_COOKIEVERFSIZE } from '../constants.js';
 import { NfsError } from '../errors.js';
 import { parentPath, type NfsObject, type NfsState } from '../state.js';
+import { FATTR3_SIZE } from '../wire.js';
 
 /** One directory entry as READDIR(PLUS) sends it. */
 export interface ListedEntry {
@@ -17,11 +18,10 @@ const VIRTUAL_ROOT = new Set([HISTORY_DIR, SPLITS_DIR]);
 
 /**
  * Up to `n` entries of `dir` after `cookie` ('.' and '..' first), in the view's name
- * order, and whether more follow.
- * @throws NfsError BAD_COOKIE for a cookie or verifier this server start did not hand out.
+ * order, and whether more follow. The call has passed {@link checkListing}.
+ * @throws NfsError BAD_COOKIE for a cookie this server start did not hand out.
  */
-export async function entriesAfter(nfs: NfsState, dir: NfsObject, cookie: bigint, verf: Buffer, n: number): Promise<{ items: ListedEntry[]; more: boolean }> {
-  checkListing(nfs, dir, cookie, verf);
+export async function entriesAfter(nfs: NfsState, dir: NfsObject, cookie: bigint, n: number): Promise<{ items: ListedEntry[]; more: boolean }> {
   const items: ListedEntry[] = [];
   if (cookie === 0n) items.push({ name: '.', entry: dir.entry, cookie: COOKIE_DOT });
   if (cookie <= COOKIE_DOT) {
@@ -63,6 +63,9 @@ export function checkListing(nfs: NfsState, dir: NfsObject, cookie: bigint, verf
 }
 
 const ZERO_VERF = Buffer.alloc(NFS3_COOKIEVERFSIZE);
+
+/** READDIR(PLUS) reply bytes besides the entries: status, post_op_attr of the folder, cookie verifier, end of list and eof. */
+export const USED_BEFORE_ENTRIES = 4 + 4 + FATTR3_SIZE + NFS3_COOKIEVERFSIZE + 4 + 4;
 
 /** XDR size of a string/opaque of `n` bytes. */
 export function opaqueSize(n: number): number {

@@ -2,8 +2,8 @@ import { NFS3_COOKIEVERFSIZE } from '../constants.js';
 import { MAX_IO, NFS3 } from '../constants.js';
 import { fileIdOf } from '../handles.js';
 import type { NfsObject } from '../state.js';
-import { FATTR3_SIZE, readFh, writePostOpAttr } from '../wire.js';
-import { entriesAfter, opaqueSize } from './listing.js';
+import { readFh, writePostOpAttr } from '../wire.js';
+import { checkListing, entriesAfter, opaqueSize, USED_BEFORE_ENTRIES } from './listing.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
 /**
@@ -18,9 +18,9 @@ export const readdir: NfsProcedure = async (args, call, nfs) => {
   let dir: NfsObject | undefined;
   try {
     dir = await nfs.resolve(fh);
-    // status, dir attributes, verifier, end of list, eof
-    let used = 4 + 4 + FATTR3_SIZE + NFS3_COOKIEVERFSIZE + 4 + 4;
-    const { items, more } = await entriesAfter(nfs, dir, cookie, verf, Math.max(1, Math.floor((count - used) / 24)));
+    checkListing(nfs, dir, cookie, verf);
+    let used = USED_BEFORE_ENTRIES;
+    const { items, more } = await entriesAfter(nfs, dir, cookie, Math.max(1, Math.floor((count - used) / 24)));
     const out: Array<{ fileid: bigint; name: string; cookie: bigint }> = [];
     for (const it of items) {
       const size = 4 + 8 + opaqueSize(Buffer.byteLength(it.name)) + 8;

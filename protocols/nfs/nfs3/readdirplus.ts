@@ -6,7 +6,7 @@ import { FATTR3_SIZE, readFh, writeFattr, writePostOpAttr, type Fattr } from '..
 import type { EncodedEntry } from '../listed-entries.js';
 import type { CallContext } from '../rpc/dispatcher.js';
 import { XdrWriter } from '../xdr/writer.js';
-import { checkListing, entriesAfter, opaqueSize, type ListedEntry } from './listing.js';
+import { checkListing, entriesAfter, opaqueSize, USED_BEFORE_ENTRIES, type ListedEntry } from './listing.js';
 import { OK, reply, type NfsProcedure } from './procedure.js';
 
 /**
@@ -28,7 +28,7 @@ export const readdirplus: NfsProcedure = async (args, call, nfs) => {
     let page = nfs.pages.get(pageKey);
     if (!page) {
       const since = nfs.pages.generation;
-      page = await listPage(nfs, dir, cookie, verf, dircount, maxcount, call);
+      page = await listPage(nfs, dir, cookie, dircount, maxcount, call);
       if (!page) return reply(NFS3.ERR_TOOSMALL, (w) => writePostOpAttr(w, undefined));
       nfs.pages.set(pageKey, page, since);
     }
@@ -52,7 +52,6 @@ async function listPage(
   nfs: NfsState,
   dir: NfsObject,
   cookie: bigint,
-  verf: Buffer,
   dircount: number,
   maxcount: number,
   call: CallContext,
@@ -62,7 +61,7 @@ async function listPage(
   // An entry with a short name takes ~148 bytes (fattr3 84, handle ~28): ask for about as many as fit,
   // so a listing needs no more round trips than the client's maxcount forces.
   const estimate = Math.max(1, Math.min(Math.floor((maxcount - used) / 144), Math.floor(dircount / 24) || 1));
-  const { items, more } = await entriesAfter(nfs, dir, cookie, verf, estimate);
+  const { items, more } = await entriesAfter(nfs, dir, cookie, estimate);
   const encoded = await encodeEntries(nfs, items, call);
   let fit = 0;
   for (const e of encoded) {
@@ -75,9 +74,6 @@ async function listPage(
   const entries = fit === 1 ? encoded[0]!.bytes : Buffer.concat(encoded.slice(0, fit).map((e) => e.bytes), used - USED_BEFORE_ENTRIES);
   return { entries, eof: !more && fit === items.length };
 }
-
-/** Reply bytes besides the entries: status, post_op_attr of the folder, cookie verifier, end of list and eof. */
-const USED_BEFORE_ENTRIES = 4 + 4 + FATTR3_SIZE + NFS3_COOKIEVERFSIZE + 4 + 4;
 
 /**
  * Each item's entry3plus. Those the state remembers from an earlier listing (same Entry
