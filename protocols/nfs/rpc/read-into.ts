@@ -13,12 +13,10 @@ import type net from 'node:net';
  * reads anything: on a server created with `pauseOnConnect`, then resume().
  */
 export function readInto(socket: net.Socket, next: () => Buffer, received: (n: number, buf: Buffer) => boolean | void): boolean {
-  const fields = new Map(Object.getOwnPropertySymbols(socket).map((s) => [s.description, s]));
-  const buffer = fields.get('kBuffer');
-  const callback = fields.get('kBufferCb');
-  const generator = fields.get('kBufferGen');
+  const fields = onreadFields(socket);
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
-  if (!buffer || !callback || !generator || typeof handle?.useUserBuffer !== 'function') return false;
+  if (!fields || typeof handle?.useUserBuffer !== 'function') return false;
+  const { buffer, callback, generator } = fields;
   const own = socket as unknown as Record<symbol, unknown>;
   if (own[buffer] !== null || own[callback] !== null || own[generator] !== null) return false;
   const first = next();
@@ -27,4 +25,24 @@ export function readInto(socket: net.Socket, next: () => Buffer, received: (n: n
   own[generator] = next;
   handle.useUserBuffer(first);
   return true;
+}
+
+interface OnreadFields {
+  buffer: symbol;
+  callback: symbol;
+  generator: symbol;
+}
+
+let found: OnreadFields | null | undefined;
+
+/** Node's symbols for a socket's `onread` setup: the same for every socket, so looked up once. */
+function onreadFields(socket: net.Socket): OnreadFields | null {
+  if (found === undefined) {
+    const byName = new Map(Object.getOwnPropertySymbols(socket).map((s) => [s.description, s]));
+    const buffer = byName.get('kBuffer');
+    const callback = byName.get('kBufferCb');
+    const generator = byName.get('kBufferGen');
+    found = buffer && callback && generator ? { buffer, callback, generator } : null;
+  }
+  return found;
 }
