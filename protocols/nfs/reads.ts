@@ -1,4 +1,6 @@
+import { native } from '../../src/core/native.js';
 import type { Entry, FileSystemView, ReadHandle } from '../../src/fs/types.js';
+import type { FileTail } from './rpc/file-tail.js';
 
 /** A read started ahead of the client: the next range of a sequential reader. */
 interface Ahead {
@@ -38,6 +40,10 @@ const POOL_KEEP = 16;
  * range of the same length, so the next READ finds its data ready while the reply to
  * this one is on the wire. Data read ahead belongs to one content version (one
  * handle) and is bounded by `maxAheadBytes` across all files.
+ *
+ * Where the range asked for is already in the page cache, {@link fileRange} lends the open
+ * file instead, for the reply to be sent from there without a copy (sendfile); the kernel's
+ * own read-ahead keeps a sequential reader's next pages coming.
  */
 export class ReadCache {
   private readonly cache = new Map<string, Cached>();
@@ -93,6 +99,31 @@ export class ReadCache {
       throw e;
     } finally {
       this.release(cached);
+    }
+  }
+
+  /**
+   * `key`'s content from `start` for `want` bytes (not past its end) as a range of its open
+   * blob file, if every page of it is in the page cache (a read ahead of it is then dropped:
+   * cheaper to send than its copy); else undefined, and {@link read} is the way. `release`
+   * once the range is sent.
+   */
+  async fileRange(key: string, path: string, entry: Entry, start: number, want: number): Promise<{ tail: FileTail; release: () => void } | undefined> {
+    if (!native?.pagesCached) return undefined;
+    const cached = this.acquire(key, path, entry);
+    let lent = false;
+    try {
+      const { fd } = await cached.handle;
+      if (fd === undefined || !native.pagesCached(fd, start, want)) return undefined;
+      cached.ahead = undefined;
+      cached.next = start + want;
+      lent = true;
+      return { tail: { fd, offset: start, length: want }, release: () => this.release(cached) };
+    } catch (e) {
+      if (this.cache.get(key) === cached) this.invalidate(key);
+      throw e;
+    } finally {
+      if (!lent) this.release(cached);
     }
   }
 

@@ -18,7 +18,7 @@ export class BlobReader implements ReadHandle {
 
   constructor(
     readonly entry: Entry,
-    private readonly fd: number,
+    readonly fd: number,
     private readonly onClose: () => void,
   ) {}
 

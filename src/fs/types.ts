@@ -45,6 +45,11 @@ export interface ListPage {
 
 export interface ReadHandle {
   readonly entry: Entry;
+  /**
+   * The open file holding the content, where it is one (a blob, not resident content), for
+   * sending it without a copy (sendfile); valid until close(). Never written through.
+   */
+  readonly fd?: number;
   /** Reads up to `length` bytes at `position` into `buffer` at `offset`; returns bytes read (0 at end). */
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** A stream of bytes [start, endInclusive]; the handle must stay open until it ends. */

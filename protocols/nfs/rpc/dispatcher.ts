@@ -3,7 +3,8 @@ import { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import { AUTH_NONE } from './auth.js';
 import { AUTH_STAT, decodeCall, encodeReply, type Reply, type RpcCall } from './message.js';
-import { finishRecord, finishRecordWithTail, newRecordWriter } from './record.js';
+import { readFileTail, type FileTail } from './file-tail.js';
+import { finishRecord, finishRecordBefore, finishRecordWithTail, newRecordWriter } from './record.js';
 
 /** What a procedure handler learns about its call besides the arguments. */
 export interface CallContext extends RpcCall {
@@ -34,9 +35,11 @@ export type RpcHandlerResult = RpcBody | Reply;
  */
 export type RpcBody = ((w: XdrWriter) => void) & {
   tail?: Uint8Array;
+  /** instead of `tail`, bytes of an open file (see FileTail), open until `onSent` runs */
+  fileTail?: FileTail;
   /**
    * Called at most once, when the transport no longer needs the tail (written to the
-   * socket, or dropped): its memory may then be reused. Transports that copy the
+   * socket, or dropped): its memory may then be reused, its file closed. Transports that copy the
    * reply may never call it.
    */
   onSent?: () => void;
@@ -83,12 +86,14 @@ export interface Peer {
 export type DispatchOutcome =
   /**
    * a framed reply record (mark included), owned by the caller: `chunks` to be
-   * written in order (one writev), or `record`, the same bytes joined
+   * written in order (one writev), or, with `file`, the one chunk before `file`'s
+   * tail and its padding; or `record`, all those bytes joined (the file read)
    */
   | {
       kind: 'reply';
       xid: number;
       readonly chunks: readonly Buffer[];
+      readonly file?: { readonly tail: FileTail; readonly pad: number };
       readonly record: Buffer;
       /** to call once the chunks are written (or dropped); see RpcBody.onSent */
       sent?: () => void;
@@ -185,6 +190,10 @@ export class RpcDispatcher {
     try {
       const w = newRecordWriter({ maxSize: this.maxReplySize });
       encodeReply(w, xid, reply);
+      if (body?.fileTail) {
+        const { head, pad } = finishRecordBefore(w, body.fileTail.length, this.maxReplySize);
+        return replyOf(xid, [head], body.onSent, { tail: body.fileTail, pad });
+      }
       if (!body?.tail) return replyOf(xid, [finishRecord(w)], body?.onSent);
       return replyOf(xid, finishRecordWithTail(w, body.tail, this.maxReplySize), body.onSent);
     } catch (e) {
@@ -197,15 +206,16 @@ export class RpcDispatcher {
   }
 }
 
-function replyOf(xid: number, chunks: Buffer[], sent?: () => void): DispatchOutcome {
-  let joined: Buffer | undefined = chunks.length === 1 ? chunks[0] : undefined;
+function replyOf(xid: number, chunks: Buffer[], sent?: () => void, file?: { tail: FileTail; pad: number }): DispatchOutcome {
+  let joined: Buffer | undefined = chunks.length === 1 && !file ? chunks[0] : undefined;
   return {
     kind: 'reply',
     xid,
     chunks,
+    ...(file ? { file } : {}),
     ...(sent ? { sent } : {}),
     get record(): Buffer {
-      return (joined ??= Buffer.concat(chunks));
+      return (joined ??= Buffer.concat(file ? [...chunks, readFileTail(file.tail), Buffer.alloc(file.pad)] : chunks));
     },
   };
 }

@@ -240,16 +240,26 @@ const ZERO_PAD = Buffer.alloc(4);
  * @throws XdrError 'XDR_OVERFLOW' when the record would exceed `maxSize`.
  */
 export function finishRecordWithTail(w: XdrWriter, tail: Uint8Array, maxSize = MAX_FRAGMENT_LENGTH): Buffer[] {
-  const pad = (4 - (tail.length & 3)) & 3;
-  const total = w.length + tail.length + pad;
+  const { head, pad } = finishRecordBefore(w, tail.length, maxSize);
+  const t = Buffer.isBuffer(tail) ? tail : Buffer.from(tail.buffer, tail.byteOffset, tail.length);
+  if (tail.length === 0) return [head];
+  return pad ? [head, t, ZERO_PAD.subarray(0, pad)] : [head, t];
+}
+
+/**
+ * Patches the record mark of a record whose last bytes are a tail of `tailLength` bytes
+ * sent after what the writer holds, then the tail's XDR padding (`pad` zero bytes); the
+ * writer has already written the tail's opaque length. Returns the bytes before the tail.
+ * @throws XdrError 'XDR_OVERFLOW' when the record would exceed `maxSize`, mark included.
+ */
+export function finishRecordBefore(w: XdrWriter, tailLength: number, maxSize = MAX_FRAGMENT_LENGTH): { head: Buffer; pad: number } {
+  const pad = (4 - (tailLength & 3)) & 3;
+  const total = w.length + tailLength + pad;
   if (total > maxSize || total - 4 > MAX_FRAGMENT_LENGTH) {
     throw new XdrError('XDR_OVERFLOW', `${total} bytes exceed the limit of ${maxSize}`, w.length);
   }
   w.patchUint(0, (LAST_FRAGMENT | (total - 4)) >>> 0);
-  const head = w.finish();
-  const t = Buffer.isBuffer(tail) ? tail : Buffer.from(tail.buffer, tail.byteOffset, tail.length);
-  if (tail.length === 0) return [head];
-  return pad ? [head, t, ZERO_PAD.subarray(0, pad)] : [head, t];
+  return { head: w.finish(), pad };
 }
 
 /** Frames `payload` as one single-fragment record (copies it). */

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { writeWithFileTail } from './file-tail.js';
 import { readInto } from './read-into.js';
 import { RecordBuffers } from './record-buffers.js';
 import { LARGE_FRAGMENT, RecordDecoder } from './record.js';
@@ -26,6 +27,11 @@ export interface RpcServerOptions {
    * 'data' events and copies, as on a Node where that is not possible (see read-into.ts)
    */
   readInto?: boolean;
+  /**
+   * send a reply's file tail (a READ's data) straight from the page cache with sendfile where
+   * the native addon offers it (default true); false always reads it and writes the bytes
+   */
+  zeroCopy?: boolean;
   /** a request record of `bytes` was done with and left to the GC (not reused) */
   onRecordDropped?: (bytes: number) => void;
   logger?: RpcLogger;
@@ -79,6 +85,7 @@ export class RpcServer {
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
       maxConnections: options.maxConnections ?? 1024,
       readInto: options.readInto ?? true,
+      zeroCopy: options.zeroCopy ?? true,
     };
     this.receive = {
       buffers: new RecordBuffers(this.options.maxRecordSize),
@@ -177,7 +184,7 @@ class Connection {
     private readonly socket: net.Socket,
     private readonly peer: Peer,
     private readonly dispatcher: RpcDispatcher,
-    private readonly limits: { maxRecordSize: number; maxFragments: number; maxInFlight: number; maxBufferedBytes: number },
+    private readonly limits: { maxRecordSize: number; maxFragments: number; maxInFlight: number; maxBufferedBytes: number; zeroCopy: boolean },
     private readonly receive: Receive,
     private readonly logger: RpcLogger,
     private readonly onClose: () => void,
@@ -287,6 +294,14 @@ class Connection {
         if (!this.closed) this.destroy(outcome.reason);
       } else if (this.closed) {
         outcome.sent?.();
+      } else if (outcome.file) {
+        const { chunks, file, sent } = outcome;
+        try {
+          writeWithFileTail(this.socket, chunks[0]!, file.tail, file.pad, this.limits.zeroCopy, sent);
+        } catch (e) {
+          this.logger.error({ peer: this.peer.remoteAddress, xid: outcome.xid, err: String(e) }, 'rpc: reading the data of a reply failed');
+          this.destroy('reply data unreadable');
+        }
       } else {
         // One writev for the header and the data it frames: no copy into one buffer.
         const { chunks, sent } = outcome;
