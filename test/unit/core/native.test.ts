@@ -1,5 +1,9 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { native } from '../../../src/core/native.js';
@@ -34,6 +38,73 @@ t.test('the native addon is built and loaded; its allocator calls are taken', as
   t.type(native?.mallocTrim(0), 'boolean');
   t.throws(() => native?.mallopt(Number.NaN as unknown as number, 'x' as unknown as number), /expected integer arguments/);
   await t.rejects(native!.dropCache(-1), /Bad file descriptor/, 'a bad descriptor is an error, not a crash');
+});
+
+/** A connected loopback pair: `server` (accepted, its descriptor for sendRange) and `client`. */
+async function socketPair(t: { teardown(f: () => unknown): void }): Promise<{ fd: number; server: net.Socket; client: net.Socket }> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
+  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  const server = await accepted;
+  listener.close();
+  t.teardown(() => {
+    client.destroy();
+    server.destroy();
+  });
+  return { fd: (server as unknown as { _handle: { fd: number } })._handle.fd, server, client };
+}
+
+function fileOf(t: { teardown(f: () => unknown): void }, bytes: Buffer): number {
+  const dir = mkdtempSync(join(tmpdir(), 'marble-native-'));
+  writeFileSync(join(dir, 'f'), bytes);
+  const fd = openSync(join(dir, 'f'), 'r');
+  t.teardown(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return fd;
+}
+
+t.test('sendRange: a header, a range of a file and its padding go out on a socket in order, without blocking', async (t) => {
+  const bytes = randomBytes(3 << 20);
+  const file = fileOf(t, bytes);
+  const { fd, client } = await socketPair(t);
+  const got: Buffer[] = [];
+  client.on('data', (b: Buffer) => got.push(b));
+  const head = Buffer.from('header!');
+  t.equal(native!.sendRange!(fd, head, file, 12_345, 100_001, 3), head.length + 100_001 + 3, 'all of it taken by the kernel');
+  const want = Buffer.concat([head, bytes.subarray(12_345, 112_346), Buffer.alloc(3)]);
+  for (let i = 0; i < 100 && Buffer.concat(got).length < want.length; i++) await sleep(10);
+  t.ok(Buffer.concat(got).equals(want), 'the client receives exactly header, range, zeros');
+
+  // A client that does not read: the socket's buffers fill (a few MiB), the call returns what went.
+  const large = randomBytes(64 << 20);
+  const largeFile = fileOf(t, large);
+  client.pause();
+  got.length = 0;
+  const sent = native!.sendRange!(fd, head, largeFile, 0, large.length, 0);
+  t.ok(sent > 0 && sent < head.length + large.length, `part of 64 MiB taken (${sent} bytes), the call did not wait for the rest`);
+  client.resume();
+  const prefix = Buffer.concat([head, large.subarray(0, sent)]).subarray(0, sent);
+  for (let i = 0; i < 200 && Buffer.concat(got).length < sent; i++) await sleep(10);
+  t.ok(Buffer.concat(got).equals(prefix), 'what it reports sent is what arrives');
+
+  t.equal(native!.sendRange!(fd, head, file, bytes.length - 10, 100, 0), head.length + 10, 'past the end of the file: stops there, the caller sees the shortfall');
+  t.throws(() => native!.sendRange!(fd, head, file, 0, 1, 4), RangeError, 'padding is at most 3 bytes');
+  t.throws(() => native!.sendRange!(fd, 'x' as unknown as Buffer, file, 0, 1, 0), /Buffer/);
+  t.throws(() => native!.sendRange!(fd, head, file, -1, 1, 0), /non-negative/);
+  t.equal(native!.sendRange!(1 << 20, head, file, 0, 1, 0), 0, 'a bad descriptor sends nothing, no crash');
+});
+
+t.test('pagesCached: true for a file just written, false once its pages are dropped', async (t) => {
+  const file = fileOf(t, randomBytes(1 << 20));
+  fsyncSync(file); // clean pages: posix_fadvise(DONTNEED) drops only those
+  t.equal(native!.pagesCached!(file, 4097, 500_000), true, 'written: in the page cache');
+  await native!.dropCache(file);
+  t.equal(native!.pagesCached!(file, 4097, 500_000), false, 'dropped: not');
+  t.equal(native!.pagesCached!(file, 0, 0), false, 'an empty range is never worth sending from the cache');
+  t.equal(native!.pagesCached!(1 << 20, 0, 10), false, 'a bad descriptor: false, no crash');
 });
 
 t.test('dropped buffers: a young-generation collection every few MiB', async (t) => {

@@ -33,3 +33,15 @@ t.test('without the addon, the allocator set-up is a no-op and buffer collection
   t.doesNotThrow(() => tuneAllocator());
   t.equal(droppedBuffers(4 << 20), true, 'the young collection still runs; only the trim needs the addon');
 });
+
+t.test('without the addon, an NFS READ of cached data is read into a buffer, not lent as a file', async (t) => {
+  const { makeView, chunks } = await import('../fs/view-fixture.js');
+  const { ReadCache } = await t.mockImport<typeof import('../../../protocols/nfs/reads.js')>(built('../../../protocols/nfs/reads.js'), { [NATIVE]: { native: null } });
+  const fx = makeView(t);
+  const data = randomBytes(1 << 20);
+  const { entry } = await fx.view.writeFile('/f.bin', chunks(data));
+  const reads = new ReadCache(fx.view, 1000);
+  t.teardown(() => reads.closeAll());
+  t.equal(await reads.fileRange(entry.key, '/f.bin', entry, 0, data.length), undefined, 'no range lent');
+  t.ok((await reads.read(entry.key, '/f.bin', entry, 0, data.length)).equals(data), 'the bytes are read instead');
+});

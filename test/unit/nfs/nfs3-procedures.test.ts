@@ -2,6 +2,11 @@ import t from 'tap';
 import { FSF3_CANSETTIME, FSF3_HOMOGENEOUS, FSF3_LINK, NF3DIR, NF3LNK, NF3REG, NFS3, NFSPROC3 } from '../../../protocols/nfs/constants.js';
 import { CookieTable } from '../../../protocols/nfs/cookies.js';
 import { ListingPages } from '../../../protocols/nfs/listing-pages.js';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, statSync } from 'node:fs';
+import { ReadCache } from '../../../protocols/nfs/reads.js';
+import { native } from '../../../src/core/native.js';
+import { blobPaths } from '../../helpers/page-cache.js';
 import { readAll } from '../fs/view-fixture.js';
 import { nfsHarness, readAttr, readPostOp, readWcc, SYS, writeSattr, type Attr } from './fixtures/nfs-harness.js';
 
@@ -134,6 +139,39 @@ t.test('READ: ranges, eof, read-after-write sees the write', async (t) => {
   t.equal((await h.read(fh, 0, 5)).data.toString(), 'XYZde', 'uncommitted write is read back');
   const d = await h.mkdir(h.root, 'd');
   t.equal((await h.read(d, 0, 10)).status, NFS3.ERR_ISDIR);
+});
+
+t.test('READ: a large file goes out from the page cache when it is there, read into a buffer when not; byte for byte either way', async (t) => {
+  const h = await nfsHarness(t);
+  const data = randomBytes((3 << 20) + 3);
+  const fh = await h.create(h.root, 'big.bin');
+  for (let at = 0; at < data.length; at += 1 << 20) t.equal((await h.write(fh, at, data.subarray(at, at + (1 << 20)))).status, NFS3.OK);
+  t.equal((await h.commit(fh)).status, NFS3.OK);
+  const readsBack = async (offset: number, count: number, how: string) => {
+    const r = await h.read(fh, offset, count);
+    const want = data.subarray(offset, offset + count);
+    t.ok(r.status === NFS3.OK && r.data.equals(want), `${how}: ${count} bytes from ${offset}`);
+    t.equal(r.eof, offset + count >= data.length, `${how}: eof from ${offset}`);
+  };
+  // Every XDR padding (lengths 4k+0..3), the file's last bytes, a range running past its end.
+  for (const [offset, count] of [[0, 1 << 20], [1 << 20, 1 << 20], [1, 65_537], [(1 << 20) + 1, 2], [3 << 20, 3], [(3 << 20) + 1, 1 << 20]] as const) {
+    await readsBack(offset, count, 'cached');
+  }
+
+  // Where the pages are, the read cache lends the file; once they leave the cache, it does not.
+  const entry = await h.view.stat('/big.bin');
+  const reads = new ReadCache(h.view, 1000);
+  t.teardown(() => reads.closeAll());
+  const lent = await reads.fileRange(entry.key, '/big.bin', entry, 0, 1 << 20);
+  t.ok(lent, 'pages in the page cache: the range is lent as a file');
+  lent?.release();
+  const blob = blobPaths(h.fx.dir).find((p) => statSync(p).size === data.length)!;
+  const fd = openSync(blob, 'r');
+  await native!.dropCache(fd);
+  closeSync(fd);
+  t.equal(await reads.fileRange(entry.key, '/big.bin', entry, 0, 1 << 20), undefined, 'pages on disk only: not lent, read into a buffer instead');
+  for (let at = 0; at < data.length; at += 1 << 20) await readsBack(at, 1 << 20, 'from disk, read ahead');
+  await readsBack(5, 1 << 20, 'again, now cached');
 });
 
 t.test('COMMIT and stable WRITEs make the log durable, even when nothing was left to commit; UNSTABLE WRITEs do not', async (t) => {

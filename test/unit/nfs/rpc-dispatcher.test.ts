@@ -1,4 +1,7 @@
 import t from 'tap';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { XdrWriter } from '../../../protocols/nfs/xdr/index.js';
 import { RpcDispatcher, encodeCall, type CallHeader, type DispatchOutcome, type Peer } from '../../../protocols/nfs/rpc/index.js';
 import { TEST_PROG, P, testProgram, recordingLogger } from './fixtures/rpc-testprog.js';
@@ -109,4 +112,28 @@ t.test('a body with a tail: sent uncopied after the header, padded, within maxRe
   t.equal(sent, 1);
   t.equal(replyHex(await d.dispatch(call({ proc: 2 }), peer, signal)), accepted(24, '00000005'), 'too large: SYSTEM_ERR');
   t.equal(big, 1, 'a tail not sent is released at once');
+});
+
+t.test('a body whose tail is a range of a file: framed with it, the file named for the transport; the joined record reads it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'marble-dispatch-'));
+  writeFileSync(join(dir, 'f'), 'xxabcdeyy');
+  const fd = openSync(join(dir, 'f'), 'r');
+  t.teardown(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const d = new RpcDispatcher({ maxReplySize: 64 });
+  let sent = 0;
+  const fileTail = { fd, offset: 2, length: 5 };
+  const body = Object.assign((w: XdrWriter) => w.writeUint(5), { fileTail, onSent: () => sent++ });
+  const tooBig = Object.assign((w: XdrWriter) => w.writeUint(100), { fileTail: { fd, offset: 0, length: 100 }, onSent: () => sent++ });
+  d.register(TEST_PROG, { low: 1, high: 1, procedures: { 1: () => body, 2: () => tooBig } });
+  const o = await d.dispatch(call({ proc: 1 }), peer, signal);
+  if (o.kind !== 'reply') throw new Error('closed');
+  t.equal(o.chunks.length, 1, 'the header alone');
+  t.same(o.file, { tail: fileTail, pad: 3 }, 'then the file range and 3 bytes of padding');
+  t.equal(replyHex(o), accepted(36, '00000000 00000005 6162636465000000'), 'the same record as with the bytes in memory');
+  t.equal(sent, 0, 'the file is the transport\'s until it is sent');
+  t.equal(replyHex(await d.dispatch(call({ proc: 2 }), peer, signal)), accepted(24, '00000005'), 'too large: SYSTEM_ERR');
+  t.equal(sent, 1, 'and its file given back at once');
 });

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readInto } from '../../../protocols/nfs/rpc/read-into.js';
 import { AUTH_STAT, RpcClient, RpcServer, recordMark, type RpcServerOptions, type RpcListenOptions } from '../../../protocols/nfs/rpc/index.js';
@@ -202,6 +205,91 @@ t.test('readInto: an accepted socket receives into the buffers it is given', asy
   t.equal(got[0]!.length, 4, 'the first read filled the first buffer, no more');
   t.equal(target.toString(), 'efghijklmn', 'later reads landed in the buffer named next');
   t.equal(dataEvents, 0, "no 'data' events");
+});
+
+/** A file of random bytes, open for reading, for FILE replies; closed and removed after the test. */
+function openFile(t: Tap, size: number): { bytes: Buffer; state: TestProgState & { file: { fd: number; given: number } } } {
+  const dir = mkdtempSync(join(tmpdir(), 'marble-rpc-file-'));
+  const bytes = randomBytes(size);
+  writeFileSync(join(dir, 'data'), bytes);
+  const fd = openSync(join(dir, 'data'), 'r');
+  t.teardown(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { bytes, state: { running: 0, maxRunning: 0, started: 0, file: { fd, given: 0 } } };
+}
+
+const fileCall = (xid: number, offset: number, length: number, ms = 0) =>
+  callRecord({ xid, prog: TEST_PROG, vers: 1, proc: P.FILE }, (w) => w.writeUint(offset).writeUint(length).writeUint(ms));
+
+t.test('a reply ending in a range of a file arrives byte for byte, sent from the page cache or copied', async (t) => {
+  for (const zeroCopy of [true, false]) {
+    const { bytes, state } = openFile(t, 3 << 20);
+    const { port } = await start(t, { zeroCopy }, {}, state);
+    const raw = await RawConn.connect(port);
+    t.teardown(() => raw.destroy());
+    // Lengths with every padding (0-3 bytes), empty, at the file's end; plain replies in between.
+    const ranges: Array<[number, number, number]> = [
+      [0, 1 << 20, 0],
+      [5, (1 << 20) + 3, 10],
+      [7, 1, 0],
+      [100, 0, 5],
+      [(3 << 20) - 2, 2, 0],
+      [12345, 654321, 20],
+    ];
+    const calls = ranges.flatMap(([offset, length, ms], i) => [fileCall(i + 1, offset, length, ms), callRecord({ xid: 100 + i, prog: TEST_PROG, vers: 1, proc: P.NULL })]);
+    raw.write(Buffer.concat(calls));
+    await raw.waitFor(calls.length);
+    t.equal(raw.replies.length, calls.length, `zeroCopy ${zeroCopy}: every call answered`);
+    for (const r of raw.replies) {
+      if (r.stat !== 'SUCCESS') throw new Error(`xid ${r.xid}: ${r.stat}`);
+      if (r.xid >= 100) continue;
+      const [offset, length] = ranges[r.xid - 1]!;
+      t.ok(r.results.readOpaque(4 << 20).equals(bytes.subarray(offset, offset + length)), `zeroCopy ${zeroCopy}: ${length} bytes from ${offset}`);
+      t.equal(r.results.remaining, 0, 'the padding is part of the reply, nothing more');
+    }
+    t.equal(state.file.given, ranges.length, 'each reply gave its file back once');
+  }
+});
+
+t.test('a client that does not read: replies ending in file ranges queue behind each other and arrive whole', async (t) => {
+  const { bytes, state } = openFile(t, 4 << 20);
+  const { port } = await start(t, { maxInFlight: 64, maxBufferedBytes: 64 << 20 }, {}, state);
+  const raw = await RawConn.connect(port);
+  t.teardown(() => raw.destroy());
+  raw.socket.pause();
+  const n = 40;
+  const offsetOf = (i: number) => (i * 98_765) % (3 << 20);
+  const lengthOf = (i: number) => (1 << 20) - (i % 4);
+  raw.write(Buffer.concat(Array.from({ length: n }, (_, i) => fileCall(i + 1, offsetOf(i), lengthOf(i)))));
+  await sleep(300); // the socket's buffer fills: sends stop part-way and the rest is queued
+  raw.socket.resume();
+  await raw.waitFor(n, 20000);
+  t.equal(raw.replies.length, n, 'all answered once the client reads');
+  let intact = 0;
+  for (const r of raw.replies) {
+    const i = r.xid - 1;
+    if (r.stat === 'SUCCESS' && r.results.readOpaque(4 << 20).equals(bytes.subarray(offsetOf(i), offsetOf(i) + lengthOf(i)))) intact++;
+  }
+  t.equal(intact, n, 'every reply holds its range byte for byte');
+  t.equal(state.file.given, n, 'and gave its file back');
+});
+
+t.test('a file range that cannot be read closes its connection, not the server', async (t) => {
+  for (const zeroCopy of [true, false]) {
+    const { state } = openFile(t, 4096);
+    const { port, logger } = await start(t, { zeroCopy }, {}, state);
+    const raw = await RawConn.connect(port);
+    t.teardown(() => raw.destroy());
+    raw.write(fileCall(1, 4000, 1000)); // 904 bytes past the file's end
+    await raw.waitFor(1);
+    t.ok(raw.closed, `zeroCopy ${zeroCopy}: the connection is closed (the reply's header may be out already)`);
+    t.match(logger.errors.join('\n'), /reading the data of a reply failed/, 'and the failure logged');
+    t.equal(state.file.given, 1, 'the file was given back');
+    const c = await client(t, port);
+    t.match(await c.call(TEST_PROG, 1, P.FILE, (w) => w.writeUint(0).writeUint(10).writeUint(0)), { stat: 'SUCCESS' }, 'the server serves the next client');
+  }
 });
 
 t.test('allow-list refuses clients with AUTH_ERROR, except for programs that handle it', async (t) => {
