@@ -114,7 +114,8 @@ static napi_value malloc_trim_now(napi_env env, napi_callback_info info) {
 // Sends `head`, then `length` bytes of `file` from `offset` (sendfile: page cache to socket,
 // no copy through memory of ours), then `pad` zero bytes, without blocking. Returns how many
 // of those bytes the kernel took: all of them, or fewer where the socket's buffer filled up or
-// a call failed. The caller sends the rest its usual way, which reports any error.
+// a call failed. The caller sends the rest its usual way, which reports any error. sendfile
+// takes no MSG_NOSIGNAL: a peer gone raises SIGPIPE, which Node ignores (it sets SIG_IGN).
 
 static int int64_args(napi_env env, napi_callback_info info, napi_value *argv, size_t count) {
   size_t argc = count;
