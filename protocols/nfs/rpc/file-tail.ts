@@ -37,16 +37,10 @@ export function readFileTail(tail: FileTail, from = 0): Buffer {
  * @throws if the file cannot be read: part of the reply may be sent, so close the connection.
  */
 export function writeWithFileTail(socket: net.Socket, head: Buffer, tail: FileTail, pad: number, zeroCopy: boolean, written?: () => void): void {
-  const total = head.length + tail.length + pad;
-  let sent = 0;
-  const fd = zeroCopy && socket.writableLength === 0 ? descriptorOf(socket) : undefined;
-  if (fd !== undefined) sent = native!.sendRange!(fd, head, tail.fd, tail.offset, tail.length, pad);
-  if (sent === total) {
-    written?.();
-    return;
-  }
   const rest: Buffer[] = [];
   try {
+    const fd = zeroCopy && socket.writableLength === 0 ? descriptorOf(socket) : undefined;
+    const sent = fd === undefined ? 0 : native!.sendRange!(fd, head, tail.fd, tail.offset, tail.length, pad);
     if (sent < head.length) rest.push(sent ? head.subarray(sent) : head);
     const fromFile = Math.max(0, sent - head.length);
     if (fromFile < tail.length) rest.push(readFileTail(tail, fromFile));
@@ -55,6 +49,10 @@ export function writeWithFileTail(socket: net.Socket, head: Buffer, tail: FileTa
   } catch (e) {
     written?.();
     throw e;
+  }
+  if (rest.length === 0) {
+    written?.();
+    return;
   }
   socket.cork();
   for (let i = 0; i < rest.length - 1; i++) socket.write(rest[i]!);

@@ -184,12 +184,12 @@ class Connection {
     private readonly socket: net.Socket,
     private readonly peer: Peer,
     private readonly dispatcher: RpcDispatcher,
-    private readonly limits: { maxRecordSize: number; maxFragments: number; maxInFlight: number; maxBufferedBytes: number; zeroCopy: boolean },
+    private readonly settings: { maxRecordSize: number; maxFragments: number; maxInFlight: number; maxBufferedBytes: number; zeroCopy: boolean },
     private readonly receive: Receive,
     private readonly logger: RpcLogger,
     private readonly onClose: () => void,
   ) {
-    this.decoder = new RecordDecoder({ maxRecordSize: limits.maxRecordSize, maxFragments: limits.maxFragments, buffers: receive.buffers });
+    this.decoder = new RecordDecoder({ maxRecordSize: settings.maxRecordSize, maxFragments: settings.maxFragments, buffers: receive.buffers });
     const { scratch } = receive;
     const direct =
       receive.readInto &&
@@ -256,7 +256,7 @@ class Connection {
     if (this.closed) return;
     // Unsent replies above the budget hold back new calls too: a client that does
     // not read cannot make us compute more answers for it.
-    while (this.pending.length > 0 && this.inFlight < this.limits.maxInFlight && this.socket.writableLength < this.limits.maxBufferedBytes) {
+    while (this.pending.length > 0 && this.inFlight < this.settings.maxInFlight && this.socket.writableLength < this.settings.maxBufferedBytes) {
       const record = this.pending.shift()!;
       this.pendingBytes -= record.length;
       this.run(record);
@@ -266,7 +266,7 @@ class Connection {
       return;
     }
     const buffered = this.pendingBytes + this.inFlightBytes + this.socket.writableLength + this.decoder.bufferedBytes;
-    const full = this.inFlight >= this.limits.maxInFlight || buffered >= this.limits.maxBufferedBytes;
+    const full = this.inFlight >= this.settings.maxInFlight || buffered >= this.settings.maxBufferedBytes;
     if (full && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -297,7 +297,7 @@ class Connection {
       } else if (outcome.file) {
         const { chunks, file, sent } = outcome;
         try {
-          writeWithFileTail(this.socket, chunks[0]!, file.tail, file.pad, this.limits.zeroCopy, sent);
+          writeWithFileTail(this.socket, chunks[0]!, file.tail, file.pad, this.settings.zeroCopy, sent);
         } catch (e) {
           this.logger.error({ peer: this.peer.remoteAddress, xid: outcome.xid, err: String(e) }, 'rpc: reading the data of a reply failed');
           this.destroy('reply data unreadable');
