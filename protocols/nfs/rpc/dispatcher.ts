@@ -4,7 +4,7 @@ import type { XdrWriter } from '../xdr/writer.js';
 import { AUTH_NONE } from './auth.js';
 import { AUTH_STAT, decodeCall, encodeReply, type Reply, type RpcCall } from './message.js';
 import { readFileTail, type FileTail } from './file-tail.js';
-import { finishRecord, finishRecordBefore, finishRecordWithTail, newRecordWriter } from './record.js';
+import { finishRecord, finishRecordBefore, finishRecordWithTail, newRecordWriter, ZERO_PAD } from './record.js';
 
 /** What a procedure handler learns about its call besides the arguments. */
 export interface CallContext extends RpcCall {
@@ -215,7 +215,7 @@ function replyOf(xid: number, chunks: Buffer[], sent?: () => void, file?: { tail
     ...(file ? { file } : {}),
     ...(sent ? { sent } : {}),
     get record(): Buffer {
-      return (joined ??= Buffer.concat(file ? [...chunks, readFileTail(file.tail), Buffer.alloc(file.pad)] : chunks));
+      return (joined ??= Buffer.concat(file ? [...chunks, readFileTail(file.tail), ZERO_PAD.subarray(0, file.pad)] : chunks));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { readSync } from 'node:fs';
 import type net from 'node:net';
 import { native } from '../../../src/core/native.js';
+import { ZERO_PAD } from './record.js';
 
 /**
  * A reply's last bytes as a range of an open file (a READ's data): the transport sends them
@@ -12,8 +13,6 @@ export interface FileTail {
   readonly offset: number;
   readonly length: number;
 }
-
-const ZEROS = Buffer.alloc(3);
 
 /** `tail`'s bytes from `from` on, read now. @throws if the file cannot be read or ends early. */
 export function readFileTail(tail: FileTail, from = 0): Buffer {
@@ -45,7 +44,7 @@ export function writeWithFileTail(socket: net.Socket, head: Buffer, tail: FileTa
     const fromFile = Math.max(0, sent - head.length);
     if (fromFile < tail.length) rest.push(readFileTail(tail, fromFile));
     const padSent = Math.max(0, sent - head.length - tail.length);
-    if (padSent < pad) rest.push(ZEROS.subarray(0, pad - padSent));
+    if (padSent < pad) rest.push(ZERO_PAD.subarray(0, pad - padSent));
   } catch (e) {
     written?.();
     throw e;

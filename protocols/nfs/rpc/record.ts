@@ -230,7 +230,8 @@ export function finishRecord(w: XdrWriter): Buffer {
   return w.finish();
 }
 
-const ZERO_PAD = Buffer.alloc(4);
+/** XDR padding: slice the zero bytes a tail needs (never written to). */
+export const ZERO_PAD = Buffer.alloc(4);
 
 /**
  * Like {@link finishRecord}, for a record whose last bytes are `tail`, sent as it is
