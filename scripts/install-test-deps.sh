@@ -18,7 +18,7 @@ PKGS=(
   procps      # ps, used by dav-throughput.sh to find a server's children
   jq          # bench
   util-linux  # mount/umount (tmpfs data dir in the full-disk test, davfs2)
-  util-linux-extra  # fincore: page-cache residency (test/unit/core/native.test.ts, integration/page-cache)
+  util-linux-extra  # fincore: page-cache residency (test/unit/core/native.test.ts, unit/nfs/nfs3-procedures READ, integration/page-cache)
   libnfs-utils  # test/interop/nfs: nfs-ls, nfs-cp, nfs-cat and libnfs for nfsops.py
   prometheus  # test/integration/metrics: prom-run.sh scrapes two instances, check-dashboard.sh
   chromium    # test/integration/status-page: headless, driven by playwright-core
