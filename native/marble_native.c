@@ -117,7 +117,8 @@ static napi_value malloc_trim_now(napi_env env, napi_callback_info info) {
 // a call failed. The caller sends the rest its usual way, which reports any error. sendfile
 // takes no MSG_NOSIGNAL: a peer gone raises SIGPIPE, which Node ignores (it sets SIG_IGN).
 
-static int int64_args(napi_env env, napi_callback_info info, napi_value *argv, size_t count) {
+/** The first `count` arguments into argv; throws and returns 0 when fewer were passed. */
+static int fetch_args(napi_env env, napi_callback_info info, napi_value *argv, size_t count) {
   size_t argc = count;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count) {
     napi_throw_type_error(env, NULL, "marble-native: missing arguments");
@@ -150,7 +151,7 @@ static int send_all(int socket, const char *bytes, size_t length, int more, int6
 
 static napi_value send_range(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (!int64_args(env, info, argv, 6)) return NULL;
+  if (!fetch_args(env, info, argv, 6)) return NULL;
   void *head;
   size_t head_length;
   if (napi_get_buffer_info(env, argv[1], &head, &head_length) != napi_ok) {
@@ -193,7 +194,7 @@ static napi_value send_range(napi_env env, napi_callback_info info) {
 
 static napi_value pages_cached(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!int64_args(env, info, argv, 3)) return NULL;
+  if (!fetch_args(env, info, argv, 3)) return NULL;
   int ok = 1;
   int file = (int)int64_of(env, argv[0], &ok);
   int64_t offset = int64_of(env, argv[1], &ok);
